@@ -14,22 +14,21 @@ from collections.abc import Callable
 
 from .config import ConfigError
 
-__all__ = ["main", "SUBCOMMANDS", "add_common"]
+__all__ = ["main", "SUBCOMMANDS", "add_common", "register"]
 
 AddArgs = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
 
-#: name -> (help, add_arguments, run); filled by the ``_register`` calls below.
+#: name -> (help, add_arguments, run); filled by :func:`register` in :mod:`simulator.commands`.
 SUBCOMMANDS: dict[str, tuple[str, AddArgs, Run]] = {}
 
 
-def _register(name: str, help_: str) -> Callable[[AddArgs], Callable[[Run], Run]]:
-    def with_args(add: AddArgs) -> Callable[[Run], Run]:
-        def with_run(run: Run) -> Run:
-            SUBCOMMANDS[name] = (help_, add, run)
-            return run
-        return with_run
-    return with_args
+def register(name: str, help_: str, add: AddArgs) -> Callable[[Run], Run]:
+    """Decorator registering ``run`` as subcommand ``name`` with arguments from ``add``."""
+    def deco(run: Run) -> Run:
+        SUBCOMMANDS[name] = (help_, add, run)
+        return run
+    return deco
 
 
 def add_common(p: argparse.ArgumentParser, *, config: bool = True, out: bool = True) -> None:
