@@ -51,22 +51,32 @@ class PoolConfig(Config):
     recruitment_range: float = param(30.0, lo=1.0, hi=200.0, unit="x",
                                      doc="ratio of last to first recruitment excitation")
     recruitment_excitation_max: float = param(
-        0.62, lo=0.05, hi=0.95,
+        0.99, lo=0.05, hi=1.0,
         doc="excitation (fraction of maximal drive) at which the last unit is recruited")
-    membrane_area_min_mm2: float = param(0.10, lo=0.01, hi=2.0, unit="mm2")
+    membrane_area_min_mm2: float = param(0.25, lo=0.01, hi=2.0, unit="mm2")
     membrane_area_range: float = param(4.0, lo=1.0, hi=20.0, unit="x")
     specific_leak_min_ms_cm2: float = param(0.20, lo=0.02, hi=2.0, unit="mS/cm2",
                                             doc="specific leak conductance of the smallest unit")
     specific_leak_range: float = param(2.0, lo=1.0, hi=10.0, unit="x")
-    ahp_tau_min_ms: float = param(16.0, lo=2.0, hi=200.0, unit="ms",
+    ahp_increment_min_us: float = param(1.1, lo=0.0, hi=50.0, unit="uS", doc=(
+        "AHP conductance added per spike in the smallest unit"))
+    ahp_increment_range: float = param(1.9, lo=0.1, hi=50.0, unit="x", doc=(
+        "largest/smallest unit ratio of the AHP increment; it grows less than membrane size "
+        "(relatively larger AHP in small motoneurons, Zengel et al. 1985), which gives "
+        "every unit a similar rate gain per unit of excitation (Fuglevand et al. 1993)"))
+    ahp_tau_min_ms: float = param(25.0, lo=2.0, hi=200.0, unit="ms",
                                   doc="AHP conductance decay time of the largest unit")
-    ahp_tau_max_ms: float = param(34.0, lo=2.0, hi=300.0, unit="ms",
+    ahp_tau_max_ms: float = param(52.0, lo=2.0, hi=300.0, unit="ms",
                                   doc="AHP conductance decay time of the smallest unit")
-    pic_ratio: float = param(1.0, lo=0.0, hi=5.0, doc=(
+    pic_ratio: float = param(0.82, lo=0.0, hi=5.0, doc=(
         "dendritic PIC conductance per dendritic leak conductance at unit monoaminergic drive "
         "(relatively larger PIC in low-threshold units: pic_ratio_range below)"))
     pic_ratio_range: float = param(0.8, lo=0.1, hi=10.0, unit="x",
                                    doc="largest/smallest unit ratio of the relative PIC size")
+    pic_onset_shift_mv: float = param(6.0, lo=-20.0, hi=20.0, unit="mV", doc=(
+        "PIC half-activation of the largest unit minus that of the smallest: in high-threshold "
+        "(type F) motoneurons the PIC activates closer to or above spike threshold and lowers "
+        "recruitment less (Lee & Heckman 1998 J Neurophysiol 80:583)"))
     axon_cv_min_m_s: float = param(45.0, lo=10.0, hi=120.0, unit="m/s")
     axon_cv_max_m_s: float = param(60.0, lo=10.0, hi=120.0, unit="m/s")
     fibre_cv_min_m_s: float = param(3.0, lo=1.0, hi=8.0, unit="m/s")
@@ -141,7 +151,10 @@ def unit_properties(cfg: PoolConfig) -> dict[str, np.ndarray]:
         "recruitment_excitation": exponential_gradient(
             s, cfg.recruitment_excitation_max / cfg.recruitment_range, cfg.recruitment_excitation_max),
         "ahp_tau_ms": exponential_gradient(s, cfg.ahp_tau_max_ms, cfg.ahp_tau_min_ms),
+        "ahp_increment_us": exponential_gradient(
+            s, cfg.ahp_increment_min_us, cfg.ahp_increment_min_us * cfg.ahp_increment_range),
         "pic_ratio": exponential_gradient(s, cfg.pic_ratio, cfg.pic_ratio * cfg.pic_ratio_range),
+        "pic_onset_shift_mv": cfg.pic_onset_shift_mv * s,
         "axon_cv_m_s": cfg.axon_cv_min_m_s + (cfg.axon_cv_max_m_s - cfg.axon_cv_min_m_s) * s,
         "fibre_cv_m_s": cfg.fibre_cv_min_m_s + (cfg.fibre_cv_max_m_s - cfg.fibre_cv_min_m_s) * s,
         "twitch_n": twitch,

@@ -1,0 +1,298 @@
+"""Simulate a virtual subject performing a task: configuration, MVC calibration and the activity Dataset.
+
+``simulate(config)`` is the one call behind ``mnpool simulate``:
+
+1. compute every unit's parameters from the size-principle gradients
+   (:mod:`simulator.models.pool`, :mod:`simulator.models.motoneuron`);
+2. *calibrate* the subject (cached on disk): an open-loop ramp of excitation from 0 to the
+   maximum followed by a hold gives the force–excitation curve and the MVC (force at maximal
+   excitation, Fuglevand et al. 1993);
+3. run the task: the controller tracks the force target with feed-forward from the calibration
+   curve plus a PI correction (or imposes the excitation in open loop);
+4. return an ``activity`` :class:`xarray.Dataset` (DESIGN.md conventions) carrying the full
+   configuration, seed and versions in ``attrs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import _schema
+from .config import Config, ConfigError, param
+from .engine import ENGINES, Results, Values, cache_dir, run
+from .inputs.drive import DriveConfig, common_noise, independent_noise
+from .models.motoneuron import MotoneuronConfig, passive_properties
+from .models.pool import PoolConfig, unit_properties
+from .network import Structure
+from .task import TaskConfig, target_profile
+
+__all__ = ["SimulationConfig", "Calibration", "calibrate", "simulate", "unit_table",
+           "load_config"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationConfig(Config):
+    """Everything that defines one simulation: the subject, the task and the numerics."""
+
+    pool: PoolConfig = param(PoolConfig())
+    motoneuron: MotoneuronConfig = param(MotoneuronConfig())
+    drive: DriveConfig = param(DriveConfig())
+    task: TaskConfig = param(TaskConfig())
+    seed: int = param(0, lo=0, hi=2**32 - 1, doc="random seed of every noise source")
+    engine: str = param("runtime", choices=ENGINES)
+    dt_ms: float = param(0.1, lo=0.005, hi=0.1, unit="ms", doc="integration time step")
+    fs_force_hz: float = param(1000.0, lo=100.0, hi=10000.0, unit="Hz",
+                               doc="sampling rate of force, excitation and target")
+    calibration_ramp_s: float = param(6.0, lo=1.0, hi=60.0, unit="s",
+                                      doc="duration of the 0-100 % excitation ramp used for MVC")
+    calibration_hold_s: float = param(1.5, lo=0.5, hi=10.0, unit="s",
+                                      doc="hold at maximal excitation; MVC is its last-second mean")
+
+    def validate(self) -> None:
+        step = 1e3 / self.fs_force_hz
+        if abs(step / self.dt_ms - round(step / self.dt_ms)) > 1e-6:
+            raise ConfigError(f"fs_force_hz = {self.fs_force_hz:g}: the sampling interval {step:g} ms "
+                              f"must be a multiple of dt_ms = {self.dt_ms:g}")
+        noise_step = self.drive.noise_dt_ms
+        if abs(noise_step / self.dt_ms - round(noise_step / self.dt_ms)) > 1e-6:
+            raise ConfigError(f"drive.noise_dt_ms = {noise_step:g} must be a multiple of "
+                              f"dt_ms = {self.dt_ms:g}")
+
+
+def load_config(path: str | None, **overrides: Any) -> SimulationConfig:
+    """Read a TOML configuration (defaults if ``path`` is None) and apply top-level overrides."""
+    from .config import load_toml
+    data = load_toml(path) if path else {}
+    cfg = SimulationConfig.from_dict(data)
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return cfg.replace(**clean) if clean else cfg
+
+
+def unit_table(cfg: SimulationConfig) -> dict[str, np.ndarray]:
+    """All per-unit properties (reporting names of :data:`simulator._schema.UNIT_PROPERTIES`
+    plus the SI model values keyed ``C_s``, ``w_exc``...)."""
+    props = unit_properties(cfg.pool)
+    props.update(passive_properties(props, cfg.motoneuron))
+    return props
+
+
+def _structure(cfg: SimulationConfig, duration_s: float, voltage_units: tuple[int, ...] = ()) -> Structure:
+    return Structure(n_units=cfg.pool.n_units, duration_s=float(duration_s), dt_s=cfg.dt_ms * 1e-3,
+                     input_dt_s=cfg.drive.noise_dt_ms * 1e-3, record_dt_s=1.0 / cfg.fs_force_hz,
+                     voltage_units=tuple(voltage_units))
+
+
+def _values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.ndarray],
+            rng: np.random.Generator, *, e_ff: np.ndarray, target: np.ndarray, closed_loop: bool,
+            f_mvc: float, injection: tuple[np.ndarray, np.ndarray] | None = None) -> Values:
+    mn = cfg.motoneuron
+    n, n_in = structure.n_units, structure.n_input_steps
+    in_dt = structure.input_dt_s
+    values: Values = {f"mn.{k}": props[k] for k in
+                      ("C_s", "C_d", "G_s", "G_d", "G_c", "g_pic", "w_exc", "tau_ahp", "dg_ahp_spike")}
+    values.update({
+        "mn.P_twitch": props["twitch_n"],
+        "mn.T_twitch": props["contraction_time_ms"] * 1e-3,
+        "mn.noise_scale": cfg.drive.independent_sd * props["recruitment_excitation"],
+        "mn.monoamine": np.full(n, mn.monoamine),
+        "mn.v_s": np.full(n, mn.e_leak_mv * 1e-3),
+        "mn.v_d": np.full(n, mn.e_leak_mv * 1e-3),
+        "mn.t_prev": np.full(n, -1e9),
+        "mn.E_L": mn.e_leak_mv * 1e-3, "mn.E_K": mn.e_k_mv * 1e-3,
+        "mn.E_EXC": mn.e_exc_mv * 1e-3, "mn.E_PIC": mn.e_pic_mv * 1e-3,
+        "mn.V_HALF": (mn.pic_v_half_mv + props["pic_onset_shift_mv"]) * 1e-3, "mn.K_PIC": mn.pic_slope_mv * 1e-3,
+        "mn.TAU_PIC": mn.pic_tau_ms * 1e-3, "mn.V_TH": mn.v_threshold_mv * 1e-3,
+        "mn.V_RESET": mn.v_reset_mv * 1e-3, "mn.T_REF": mn.refractory_ms * 1e-3,
+        "mn.SOMA_FRAC": mn.soma_input_fraction,
+        "ctrl.F_mvc": f_mvc, "ctrl.kp": cfg.task.kp, "ctrl.ki": cfg.task.ki,
+        "ctrl.tau_f": cfg.task.force_filter_ms * 1e-3, "ctrl.closed_loop": float(closed_loop),
+        "ta.common_ta": common_noise(n_in, in_dt, cfg.drive, rng),
+        "ta.indep_ta": independent_noise(n_in, n, in_dt, cfg.drive, rng),
+        "ta.eff_ta": e_ff, "ta.target_ta": target,
+    })
+    if injection is None:
+        values["mn.I_inj_amp"] = np.zeros(n)
+        values["ta.inj_ta"] = np.zeros(n_in)
+    else:
+        values["mn.I_inj_amp"], values["ta.inj_ta"] = injection
+    return values
+
+
+# ----------------------------------------------------------------------------- calibration
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """Force–excitation relation of a subject at rest-to-maximum excitation.
+
+    Attributes
+    ----------
+    mvc_n
+        Maximal voluntary force [N]: mean force over the last second at maximal excitation.
+    excitation
+        Excitation samples of the (monotone) force–excitation curve (0–1).
+    force_n
+        Force [N] at those excitation levels (non-decreasing).
+    """
+
+    mvc_n: float
+    excitation: np.ndarray
+    force_n: np.ndarray
+
+    def excitation_for(self, force_fraction: np.ndarray) -> np.ndarray:
+        """Feed-forward excitation expected to give ``force_fraction`` (of MVC)."""
+        f = np.clip(np.asarray(force_fraction, dtype=float), 0.0, None) * self.mvc_n
+        return np.interp(f, self.force_n, self.excitation, right=1.0)
+
+
+def _subject_key(cfg: SimulationConfig) -> str:
+    text = json.dumps({k: cfg.to_dict()[k] for k in ("pool", "motoneuron", "drive", "seed", "dt_ms",
+                                                     "calibration_ramp_s", "calibration_hold_s")},
+                      sort_keys=True)
+    return hashlib.sha1((text + Structure(1, 1.0).key()).encode()).hexdigest()[:16]
+
+
+def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool = False) -> Calibration:
+    """Measure the subject's force–excitation curve and MVC (cached by subject and seed).
+
+    Parameters
+    ----------
+    cfg
+        Simulation configuration (the task is ignored).
+    use_cache
+        Reuse a calibration stored under :func:`simulator.engine.cache_dir`.
+    progress
+        Show progress.
+
+    Returns
+    -------
+    Calibration
+    """
+    path = cache_dir() / "calibrations" / f"{_subject_key(cfg)}.npz"
+    if use_cache and path.is_file():
+        with np.load(path) as z:
+            return Calibration(float(z["mvc_n"]), z["excitation"], z["force_n"])
+    ramp, hold = cfg.calibration_ramp_s, cfg.calibration_hold_s
+    structure = _structure(cfg, ramp + hold)
+    t_in = np.arange(structure.n_input_steps) * structure.input_dt_s
+    e_ff = np.clip(t_in / ramp, 0.0, 1.0)
+    props = unit_table(cfg)
+    rng = np.random.default_rng([cfg.seed, 1])
+    values = _values(cfg, structure, props, rng, e_ff=e_ff, target=np.zeros_like(e_ff),
+                     closed_loop=False, f_mvc=1.0)
+    res = run(structure, values, cfg.engine, progress=progress)
+    mvc = float(res.force[res.t >= ramp + hold - 1.0].mean())
+    on_ramp = res.t <= ramp
+    # force lags excitation by the twitch dynamics; shift by ~100 ms before pairing them
+    lag = int(round(0.1 / (res.t[1] - res.t[0])))
+    exc = res.excitation[on_ramp][:-lag]
+    force = _smooth(res.force, 101)[on_ramp][lag:]
+    force = np.maximum.accumulate(force)
+    exc = np.append(exc, 1.0)
+    force = np.append(force, max(mvc, force[-1]))
+    cal = Calibration(mvc, exc, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, mvc_n=mvc, excitation=exc, force_n=force)
+    tmp.replace(path)
+    return cal
+
+
+def _smooth(x: np.ndarray, n: int) -> np.ndarray:
+    kernel = np.hanning(n)
+    kernel /= kernel.sum()
+    pad = np.pad(x, n // 2, mode="edge")
+    return np.convolve(pad, kernel, mode="valid")
+
+
+# ----------------------------------------------------------------------------- simulation
+def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tuple[int, ...] = (),
+             injection: tuple[np.ndarray, np.ndarray] | None = None,
+             calibration: Calibration | None = None) -> xr.Dataset:
+    """Run the task of ``cfg`` on its virtual subject.
+
+    Parameters
+    ----------
+    cfg
+        Simulation configuration (subject, task, seed, engine).
+    progress
+        Show a progress bar.
+    voltage_units
+        Units whose soma/dendrite potentials and PIC activation are recorded at every step
+        (``v_s``, ``v_d``, ``m_pic`` in the Dataset, dims ``(vunit, vtime)``).
+    injection
+        Optional somatic current injection ``(amplitude per unit [A], time course (n_input_steps,))``.
+    calibration
+        Use this calibration instead of computing (or loading) one.
+
+    Returns
+    -------
+    xarray.Dataset
+        The ``activity`` Dataset (see :mod:`simulator._schema`).
+    """
+    cal = calibration if calibration is not None else calibrate(cfg, progress=progress)
+    task = cfg.task
+    structure = _structure(cfg, task.duration_s, voltage_units)
+    t_in = np.arange(structure.n_input_steps) * structure.input_dt_s
+    goal = target_profile(task, t_in) / 100.0
+    if task.control == "force":
+        e_ff, target, closed = cal.excitation_for(goal), goal, True
+    else:
+        e_ff, target, closed = goal, np.zeros_like(goal), False
+    props = unit_table(cfg)
+    rng = np.random.default_rng([cfg.seed, 2])
+    values = _values(cfg, structure, props, rng, e_ff=e_ff, target=target, closed_loop=closed,
+                     f_mvc=cal.mvc_n, injection=injection)
+    res = run(structure, values, cfg.engine, progress=progress)
+    return to_dataset(cfg, res, props, cal, goal_time=t_in, goal=goal,
+                      voltage_units=structure.voltage_units)
+
+
+def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray], cal: Calibration,
+               *, goal_time: np.ndarray, goal: np.ndarray,
+               voltage_units: tuple[int, ...] = ()) -> xr.Dataset:
+    """Assemble the ``activity`` Dataset from raw engine results."""
+    import brian2
+
+    from . import __version__
+    target_pct = np.interp(res.t, goal_time, goal) * 100.0
+    data_vars: dict[str, Any] = {
+        _schema.SPIKE_TIME: ("spike", res.spike_time, {"units": "s", "long_name": "spike time"}),
+        _schema.SPIKE_UNIT: ("spike", res.spike_unit, {"long_name": "motor unit of the spike"}),
+        "force": ("time", res.force, {"units": "N", "long_name": "muscle force"}),
+        "force_mvc": ("time", 100.0 * res.force / cal.mvc_n, {"units": "%MVC", "long_name": "muscle force"}),
+        "target": ("time", target_pct, {"units": "%MVC" if cfg.task.control == "force" else "%",
+                                        "long_name": f"{cfg.task.control} target"}),
+        "excitation": ("time", res.excitation, {"units": "1",
+                                                "long_name": "excitatory command (fraction of maximum)"}),
+    }
+    for name, unit in _schema.UNIT_PROPERTIES.items():
+        data_vars[name] = ("unit", np.asarray(props[name]), {"units": unit})
+    coords: dict[str, Any] = {"time": ("time", res.t, {"units": "s"}),
+                              "unit": ("unit", np.arange(cfg.pool.n_units))}
+    if res.voltage is not None:
+        coords["vtime"] = ("vtime", res.voltage_t, {"units": "s"})
+        coords["vunit"] = ("vunit", np.asarray(voltage_units, dtype=int))
+        data_vars["v_s"] = (("vunit", "vtime"), res.voltage["v_s"] * 1e3, {"units": "mV"})
+        data_vars["v_d"] = (("vunit", "vtime"), res.voltage["v_d"] * 1e3, {"units": "mV"})
+        data_vars["m_pic"] = (("vunit", "vtime"), res.voltage["m_pic"], {"units": "1"})
+    attrs = {
+        "kind": "activity",
+        "config": cfg.to_dict(),
+        "seed": cfg.seed,
+        "engine": cfg.engine,
+        "dt_s": cfg.dt_ms * 1e-3,
+        "fs_force_hz": cfg.fs_force_hz,
+        "duration_s": cfg.task.duration_s,
+        "mvc_n": cal.mvc_n,
+        "mnpool_version": __version__,
+        "brian2_version": brian2.__version__,
+        "python_version": platform.python_version(),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
