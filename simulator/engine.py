@@ -97,13 +97,12 @@ def _collect(built: Built, structure: Structure) -> Results:
 def _run_runtime(structure: Structure, values: Values, progress: bool) -> Results:
     import brian2 as b2
     _ensure_runtime()
-    built = build(structure)
+    timed = {k[3:]: v for k, v in values.items() if k.startswith("ta.")}
+    built = build(structure, timed)
     for key, value in values.items():
-        target, var = _split(built, key)
-        if not var:
-            target.values = np.asarray(value, dtype=float).reshape(target.values.shape)
-            continue
-        setattr(target, var, _quantity(target, var, value))
+        if not key.startswith("ta."):
+            target, var = _split(built, key)
+            setattr(target, var, _quantity(target, var, value))
     report = None
     bar = None
     if progress:
@@ -128,7 +127,8 @@ def _ensure_runtime() -> None:
     from brian2.devices.device import get_device, runtime_device
     if get_device() is not runtime_device:
         b2.device.reinit()
-        b2.reset_device(runtime_device)
+        from brian2.devices.device import reset_device
+        reset_device(runtime_device)
         _STANDALONE["built"] = None
         _STANDALONE["key"] = None
     try:

@@ -48,8 +48,8 @@ dexc/dt = (clip(e_raw, 0, 1) - exc) / (2*ms) : 1
 #: Input terms of a motoneuron: command, common and independent noise, injected current.
 INPUT_EQUATIONS = """
 e_cmd : 1 (linked)
-excitation = e_cmd * (1 + common_ta(t)) + noise_scale * indep_ta(t, i) : 1
-noise_scale : 1 (constant)
+excitation = e_cmd * (1 + common_ta(t)) + NOISE_SD * sqrt(clip(e_cmd, 0, inf)) * indep_ta(t, i) : 1
+NOISE_SD : 1 (constant, shared)
 I_inj = I_inj_amp * inj_ta(t) : amp
 I_inj_amp : amp (constant)
 E_L : volt (constant, shared)
@@ -123,27 +123,33 @@ class Built:
     timed_arrays: dict[str, object]
 
 
-def build(structure: Structure) -> Built:
-    """Create the Brian2 objects for ``structure`` with placeholder values.
+#: Input time courses of a network and their shape, ``(n_input_steps,)`` or ``(.., n_units)``.
+TIMED_ARRAYS = {"common_ta": 1, "indep_ta": 2, "eff_ta": 1, "target_ta": 1, "inj_ta": 1}
 
-    Must be called after the engine selected its Brian2 device. Values are assigned by
-    :func:`simulator.engine.run`.
+
+def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = None) -> Built:
+    """Create the Brian2 objects for ``structure``.
+
+    Must be called after the engine selected its Brian2 device. TimedArray contents are fixed
+    at construction (Brian2 copies them into the generated code), so the runtime engine passes
+    them here; the standalone engine builds with zeros and supplies them through ``run_args``.
+    Other values are assigned by :func:`simulator.engine.run`.
     """
     import brian2 as b2
 
     n, n_in = structure.n_units, structure.n_input_steps
     in_dt = structure.input_dt_s * b2.second
-    tas = {
-        "common_ta": b2.TimedArray(np.zeros(n_in), dt=in_dt, name="common_ta"),
-        "indep_ta": b2.TimedArray(np.zeros((n_in, n)), dt=in_dt, name="indep_ta"),
-        "eff_ta": b2.TimedArray(np.zeros(n_in), dt=in_dt, name="eff_ta"),
-        "target_ta": b2.TimedArray(np.zeros(n_in), dt=in_dt, name="target_ta"),
-        "inj_ta": b2.TimedArray(np.zeros(n_in), dt=in_dt, name="inj_ta"),
-    }
+    timed_values = timed_values or {}
+    tas = {}
+    for name, ndim in TIMED_ARRAYS.items():
+        shape = (n_in,) if ndim == 1 else (n_in, n)
+        values = np.asarray(timed_values.get(name, np.zeros(shape)), dtype=float).reshape(shape)
+        tas[name] = b2.TimedArray(values, dt=in_dt, name=name)
     ns = dict(tas, R_LIN=muscle.R_LINEAR, GAIN_NORM=float(muscle.GAIN_NORM))
     dt = structure.dt_s * b2.second
 
-    ctrl = b2.NeuronGroup(1, CONTROLLER_EQUATIONS, method="euler", namespace=ns, dt=dt, name="ctrl")
+    ctrl = b2.NeuronGroup(1, CONTROLLER_EQUATIONS, method="euler", namespace=ns, dt=dt, name="ctrl",
+                          order=-1)  # the controller updates before the pool reads it
     ctrl.force_f = 0
     mn_eqs = motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS
     mn = b2.NeuronGroup(

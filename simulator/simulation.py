@@ -100,7 +100,7 @@ def _values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.nda
     values.update({
         "mn.P_twitch": props["twitch_n"],
         "mn.T_twitch": props["contraction_time_ms"] * 1e-3,
-        "mn.noise_scale": cfg.drive.independent_sd * props["recruitment_excitation"],
+        "mn.NOISE_SD": cfg.drive.independent_sd,
         "mn.monoamine": np.full(n, mn.monoamine),
         "mn.v_s": np.full(n, mn.e_leak_mv * 1e-3),
         "mn.v_d": np.full(n, mn.e_leak_mv * 1e-3),

@@ -4,14 +4,15 @@ Until the tract-specific pathways are used, the pool receives one excitatory com
 (a fraction of the maximal synaptic excitation, 0–1) on the dendrites of all units. Unit ``i``
 sees
 
-.. math:: E_i(t) = e(t)\\,[1 + c(t)] + \\sigma_i\\, e^{rec}_i\\, n_i(t)
+.. math:: E_i(t) = e(t)\\,[1 + c(t)] + \\sigma \\sqrt{e(t)}\\, n_i(t)
 
 where ``c(t)`` is a *common* fluctuation shared by every unit (low-pass Gaussian noise, the
 "common drive" of De Luca & Erim 1994 Trends Neurosci 17:299; it sets coherence, force
 fluctuations and decomposability) and ``n_i(t)`` are *independent* Ornstein–Uhlenbeck
-processes with unit variance, scaled to each unit's recruitment excitation ``e_rec_i`` so that
-discharge variability near recruitment is similar across the pool (ISI CoV ~0.1–0.25,
-Matthews 1996 J Physiol 492:597). Both are generated here with NumPy from the run's seed and
+processes with unit variance whose amplitude grows with the square root of the command, as the
+summed shot noise of independent presynaptic spike trains does (Poisson input: variance
+proportional to the mean), giving ISI CoVs of ~0.1–0.25 on steady contractions
+(Matthews 1996 J Physiol 492:597). Both are generated here with NumPy from the run's seed and
 passed to Brian2 as ``TimedArray`` values, so the runtime and standalone engines see
 identical inputs.
 """
@@ -37,8 +38,9 @@ class DriveConfig(Config):
     common_cv: float = param(0.04, lo=0.0, hi=1.0, doc="SD of the common fluctuation relative to e(t)")
     common_cutoff_hz: float = param(2.5, lo=0.1, hi=100.0, unit="Hz",
                                     doc="low-pass cut-off of the common fluctuation")
-    independent_sd: float = param(0.2, lo=0.0, hi=5.0, doc=(
-        "SD of the independent noise of each unit, as a fraction of its recruitment excitation"))
+    independent_sd: float = param(0.1, lo=0.0, hi=1.0, doc=(
+        "SD of each unit's independent noise at maximal excitation (fraction of maximal "
+        "excitation); it scales with the square root of the command"))
     independent_tau_ms: float = param(25.0, lo=0.5, hi=1000.0, unit="ms",
                                       doc="correlation time of the independent noise")
     noise_dt_ms: float = param(1.0, lo=0.1, hi=10.0, unit="ms",

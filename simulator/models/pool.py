@@ -68,7 +68,7 @@ class PoolConfig(Config):
                                   doc="AHP conductance decay time of the largest unit")
     ahp_tau_max_ms: float = param(52.0, lo=2.0, hi=300.0, unit="ms",
                                   doc="AHP conductance decay time of the smallest unit")
-    pic_ratio: float = param(0.82, lo=0.0, hi=5.0, doc=(
+    pic_ratio: float = param(0.9, lo=0.0, hi=5.0, doc=(
         "dendritic PIC conductance per dendritic leak conductance at unit monoaminergic drive "
         "(relatively larger PIC in low-threshold units: pic_ratio_range below)"))
     pic_ratio_range: float = param(0.8, lo=0.1, hi=10.0, unit="x",
