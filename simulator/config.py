@@ -101,13 +101,13 @@ class Config:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 if isinstance(f.default, (int, float)) or (isinstance(f.default, tuple) and f.default
                                                           and isinstance(f.default[0], (int, float))):
-                    raise ConfigError(f"{name} = {value!r} must be a number in {_describe_range(meta)}")
+                    raise ConfigError(f"{name} = {value!r} must be a number; allowed {_describe_range(meta)}")
                 continue
             if hint is int and not isinstance(v, int):
                 if not float(v).is_integer():
-                    raise ConfigError(f"{name} = {value!r} must be an integer in {_describe_range(meta)}")
+                    raise ConfigError(f"{name} = {value!r} must be an integer; allowed {_describe_range(meta)}")
             if not math.isfinite(v):
-                raise ConfigError(f"{name} = {value!r} must be finite, in {_describe_range(meta)}")
+                raise ConfigError(f"{name} = {value!r} must be finite; allowed {_describe_range(meta)}")
             lo, hi = meta.get("lo"), meta.get("hi")
             below = lo is not None and (v <= lo if meta.get("lo_open") else v < lo)
             above = hi is not None and v > hi

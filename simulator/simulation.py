@@ -53,7 +53,7 @@ class SimulationConfig(Config):
     calibration_ramp_s: float = param(6.0, lo=1.0, hi=60.0, unit="s",
                                       doc="duration of the 0-100 % excitation ramp used for MVC")
     calibration_hold_s: float = param(1.5, lo=0.5, hi=10.0, unit="s",
-                                      doc="hold at maximal excitation; MVC is its last-second mean")
+                                      doc="hold at maximal excitation; MVC is the mean over its last second (or half)")
 
     def validate(self) -> None:
         step = 1e3 / self.fs_force_hz
@@ -186,7 +186,7 @@ def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool =
     values = _values(cfg, structure, props, rng, e_ff=e_ff, target=np.zeros_like(e_ff),
                      closed_loop=False, f_mvc=1.0)
     res = run(structure, values, cfg.engine, progress=progress)
-    mvc = float(res.force[res.t >= ramp + hold - 1.0].mean())
+    mvc = float(res.force[res.t >= ramp + hold - min(1.0, hold / 2)].mean())
     on_ramp = res.t <= ramp
     # force lags excitation by the twitch dynamics; shift by ~100 ms before pairing them
     lag = int(round(0.1 / (res.t[1] - res.t[0])))

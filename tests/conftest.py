@@ -1,0 +1,47 @@
+"""Shared fixtures: an isolated cache folder and small simulations reused by several tests."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Calibrations and standalone builds go to a per-session folder, never the user's cache."""
+    old = os.environ.get("MNPOOL_CACHE")
+    os.environ["MNPOOL_CACHE"] = str(tmp_path_factory.mktemp("mnpool_cache"))
+    yield
+    if old is None:
+        os.environ.pop("MNPOOL_CACHE", None)
+    else:
+        os.environ["MNPOOL_CACHE"] = old
+
+
+def small_config(n_units: int = 30, **task):
+    """A small, quick configuration (short calibration) used across the fast tests."""
+    from simulator.models.pool import PoolConfig
+    from simulator.simulation import SimulationConfig
+    from simulator.task import TaskConfig
+    t = dict(shape="trapezoid", level=20.0, rest_s=0.3, rise_s=1.5, plateau_s=2.0, fall_s=1.5,
+             rest_after_s=0.3)
+    t.update(task)
+    return SimulationConfig(pool=PoolConfig(n_units=n_units), task=TaskConfig(**t),
+                            calibration_ramp_s=3.0, calibration_hold_s=1.0)
+
+
+@pytest.fixture(scope="session")
+def small_trapezoid():
+    """30-unit pool, 20 %MVC trapezoid (runtime engine)."""
+    from simulator.simulation import simulate
+    return simulate(small_config())
+
+
+@pytest.fixture(scope="session")
+def rng():
+    return np.random.default_rng(12345)
