@@ -181,6 +181,12 @@ def whiten(xe: np.ndarray, regularisation: float = 1.0) -> tuple[np.ndarray, np.
     eig, vec = np.linalg.eigh(cov)
     eig = np.clip(eig, 0.0, None)
     floor = regularisation * eig[: max(1, eig.size // 2)].mean()
+    if regularisation > 0:
+        # Noise eigenvalues of a finite sample spread up to the Marchenko-Pastur edge
+        # sigma^2 (1 + sqrt(m/n))^2 (sigma^2 ~ median eigenvalue, the noise level); directions
+        # below it carry no unit, and keeping them lets FastICA fit one-sample "sources" when the
+        # recording is short relative to the number of extended channels.
+        floor = max(floor, np.median(eig) * (1.0 + np.sqrt(eig.size / n)) ** 2)
     keep = eig > max(floor, eig.max() * 1e-12)
     w = (vec[:, keep] / np.sqrt(eig[keep])).T
     return (w.astype(np.float32) @ xe).astype(np.float32, copy=False), w

@@ -177,6 +177,17 @@ def spike_train_agreement(estimated: np.ndarray | Sequence[int], reference: np.n
             tp = _count_matches(est, ref, int(lag), tol)
             if tp > best_tp:
                 best_tp, best_lag = tp, int(lag)
+    if best_tp:
+        # Several lags within the tolerance match the same discharges; report the median
+        # offset of the matched pairs (the lag a reader expects, e.g. an exact constant shift).
+        e = est - best_lag
+        k = np.clip(np.searchsorted(ref, e), 1, max(ref.size - 1, 1))
+        near = np.where(np.abs(e - ref[k - 1]) <= np.abs(e - ref[np.minimum(k, ref.size - 1)]),
+                        ref[k - 1], ref[np.minimum(k, ref.size - 1)])
+        d = e - near
+        d = d[np.abs(d) <= tol]
+        if d.size:
+            best_lag += int(np.round(np.median(d)))
     return Agreement(tp=best_tp, fp=est.size - best_tp, fn=ref.size - best_tp,
                      lag_s=best_lag / fs_hz)
 
@@ -363,14 +374,14 @@ def score(decomposition: xr.Dataset, recording: xr.Dataset, *, tolerance_s: floa
         If the recording has no ground truth or the sampling rates differ.
     """
     if SPIKE_UNIT not in recording or (SPIKE_SAMPLE not in recording and SPIKE_TIME not in recording):
-        raise ValueError("the recording has no ground truth (variables 'spike_unit' and "
+        raise ConfigError("the recording has no ground truth (variables 'spike_unit' and "
                          "'spike_sample'/'spike_time'); only simulated recordings can be scored")
     fs = float(recording.attrs.get("fs_hz", np.nan))
     fs_dec = float(decomposition.attrs.get("fs_hz", fs))
     if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"recording attrs['fs_hz'] = {recording.attrs.get('fs_hz')!r} must be > 0 Hz")
+        raise ConfigError(f"recording attrs['fs_hz'] = {recording.attrs.get('fs_hz')!r} must be > 0 Hz")
     if not np.isclose(fs_dec, fs):
-        raise ValueError(f"decomposition fs_hz = {fs_dec:g} Hz does not match the recording's "
+        raise ConfigError(f"decomposition fs_hz = {fs_dec:g} Hz does not match the recording's "
                          f"fs_hz = {fs:g} Hz; they must be sampled at the same rate")
     true = spike_trains_from_dataset(recording, fs_hz=fs)
     n_est = decomposition.sizes.get("unit", None)
