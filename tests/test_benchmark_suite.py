@@ -120,7 +120,7 @@ def test_suite_config_ranges():
 def test_suite_make_run_score_end_to_end(tmp_path, capsys):
     toml = tmp_path / "suite.toml"
     toml.write_text("[benchmark]\nsnr_db = [20.0]\ncontraction_mvc = [10.0]\nn_units = [30]\n"
-                    "grid = ['13x5']\nduration_s = 3.0\n[decomposition]\nn_iterations = 12\n")
+                    "grid = ['13x5']\nduration_s = 6.0\n[decomposition]\nn_iterations = 20\n")
     suite = tmp_path / "suite"
     assert main(["benchmark", "make", "--toy", "--config", str(toml), "--out", str(suite),
                  "--quiet"]) == 0

@@ -193,6 +193,8 @@ def toy_recording(n_units: int = 10, n_channels: int = 64, duration_s: float = 2
     trains = [renewal_spike_train(r, c, duration_s, rng=rng) for r, c in zip(rates, covs)]
     spike_unit = np.concatenate([np.full(len(t), u) for u, t in enumerate(trains)]).astype(np.int64)
     spike_sample = np.round(np.concatenate(trains) * fs_hz).astype(np.int64)
+    inside = spike_sample < n_samples          # a time just below duration_s may round up
+    spike_unit, spike_sample = spike_unit[inside], spike_sample[inside]
     order = np.lexsort((spike_unit, spike_sample))
     spike_unit, spike_sample = spike_unit[order], spike_sample[order]
 
