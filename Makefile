@@ -35,7 +35,9 @@ test-all: $(STAMP)
 	$(PY) -m pytest -m ""
 
 bench: $(STAMP)
-	$(PY) -m pytest benchmarks --benchmark-only --benchmark-columns=min,mean,rounds -p no:randomly
+	mkdir -p .benchmarks
+	$(PY) -m pytest benchmarks -m "" --benchmark-only --benchmark-columns=min,mean,rounds --benchmark-json=.benchmarks/latest.json
+	$(PY) benchmarks/report.py .benchmarks/latest.json
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info .pytest_cache .benchmarks

@@ -28,7 +28,7 @@ def triangle(level=30.0, ramp_s=10.0):
 
 
 def mvc_ramp():
-    return TaskConfig(shape="ramp", level=100.0, rise_s=10.0, rest_s=0.5, rest_after_s=1.5)
+    return TaskConfig(shape="ramp", level=100.0, rise_s=20.0, rest_s=0.5, rest_after_s=1.5)  # 5 %MVC/s
 
 
 def low_threshold_delta_f(summary, lo=1.0, hi=10.0):
