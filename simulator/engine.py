@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .network import Built, Structure, build
+from .network import DRIVE_SIGNALS, PATHWAY_CURRENTS, Built, Structure, build
 
 __all__ = ["ENGINES", "Values", "Results", "run", "cache_dir"]
 
@@ -43,6 +43,8 @@ class Results:
     force: np.ndarray
     excitation: np.ndarray
     target: np.ndarray
+    signals: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    pathways: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     voltage: dict[str, np.ndarray] | None = None
     voltage_t: np.ndarray | None = None
 
@@ -64,7 +66,7 @@ def _split(built: Built, key: str) -> tuple[Any, str]:
     group_name, var = key.split(".", 1)
     if group_name == "ta":
         return built.timed_arrays[var], ""
-    return {"mn": built.mn, "ctrl": built.ctrl}[group_name], var
+    return {"mn": built.mn, "drive": built.drive}[group_name], var
 
 
 def _collect(built: Built, structure: Structure) -> Results:
@@ -88,6 +90,8 @@ def _collect(built: Built, structure: Structure) -> Results:
         force=grab(st.force_[0]),
         excitation=grab(st.exc_[0]),
         target=grab(st.goal_[0]),
+        signals={k: grab(getattr(st, k + "_")[0]) for k in DRIVE_SIGNALS},
+        pathways={k: grab(getattr(built.pathways, k + "_")) for k in PATHWAY_CURRENTS},
         voltage=voltage,
         voltage_t=voltage_t,
     )

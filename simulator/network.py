@@ -24,12 +24,13 @@ import json
 
 import numpy as np
 
-from .models import motoneuron, muscle
+from .models import interneurons, motoneuron, muscle
 
 __all__ = ["Structure", "build", "CONTROLLER_EQUATIONS"]
 
-#: Force controller (Brian2 equations of a one-neuron group). ``target`` and ``e_ff`` are
-#: fractions (of MVC and of maximal excitation).
+#: The one-neuron ``drive`` group: force controller, supraspinal outputs and spinal rate
+#: populations. ``goal`` and ``e_ff`` are fractions (of MVC and of maximal command); ``exc`` is
+#: the cortical command c(t) in [0, 1].
 CONTROLLER_EQUATIONS = """
 force : newton
 F_mvc : newton (constant, shared)
@@ -45,16 +46,66 @@ e_raw = e_ff + closed_loop * (kp * (goal - force_f) + err_int) : 1
 dexc/dt = (clip(e_raw, 0, 1) - exc) / (2*ms) : 1
 """
 
-#: Input terms of a motoneuron: command, common and independent noise, injected current.
+#: Descending outputs, Ia activity and the slow effort signal of the monoaminergic drive,
+#: shared by the ``drive`` group and the motoneurons (gains are shared constants).
+DESCENDING_EQUATIONS = """
+o_cst = exc_src * CST_GAIN : 1
+o_rst = exc_src * RST_GAIN : 1
+r_ia = IA_REST + IA_FUSI * exc_src : 1
+CST_GAIN : 1 (constant, shared)
+RST_GAIN : 1 (constant, shared)
+IA_REST : 1 (constant, shared)
+IA_FUSI : 1 (constant, shared)
+IA_EFF : 1 (constant, shared)
+"""
+
+#: Slow effort component of the monoaminergic drive (drive group).
+NEUROMODULATION_EQUATIONS = """
+dcmd_slow/dt = (exc - cmd_slow) / TAU_MONO : 1
+TAU_MONO : second (constant, shared)
+"""
+
+#: Inputs of a motoneuron: descending excitation split by pathway, Ia, inhibition,
+#: neuromodulation, noise and injected current.
 INPUT_EQUATIONS = """
-e_cmd : 1 (linked)
-excitation = e_cmd * (1 + common_ta(t)) + NOISE_SD * sqrt(clip(e_cmd, 0, inf)) * indep_ta(t, i) : 1
+exc_l : 1 (linked)
+r_ein_l : 1 (linked)
+r_rc_l : 1 (linked)
+cmd_slow_l : 1 (linked)
+e_cm = B_CM * o_cst * (1 + common_ta(t) + beta_ta(t)) : 1
+e_rst = B_RST * rst_w * o_rst * (1 + common_ta(t)) : 1
+e_in = B_IN * r_ein_l : 1
+descending = e_cm + e_rst + e_in : 1
+excitation = descending + NOISE_SD * sqrt(clip(descending, 0, inf)) * indep_ta(t, i) : 1
+g_exc = w_exc * clip(excitation, 0, inf) + g_ia * IA_EFF * r_ia : siemens
+g_inh = w_exc * (r_rc_l + IAIN) : siemens
+monoamine = MONO_LEVEL * (1 + MONO_EFFORT * cmd_slow_l) : 1
+pic_gate = exp(-PIC_INH * (r_rc_l + IAIN)) : 1
+ahp_gate = exp(-AHP_MONO * (monoamine - 1)) : 1
+drive_force = SOMA_FRAC * (E_EXC - v_s) + (1 - SOMA_FRAC) * (E_EXC - v_d) : volt
+i_cm = w_exc * e_cm * drive_force : amp
+i_rst = w_exc * e_rst * drive_force : amp
+i_in = w_exc * e_in * drive_force : amp
+i_ia = g_ia * IA_EFF * r_ia * drive_force : amp
+i_inh = g_inh * (SOMA_FRAC * (E_INH - v_s) + (1 - SOMA_FRAC) * (E_INH - v_d)) : amp
+dtrace/dt = -trace / (50*ms) : hertz
+rst_w : 1 (constant)
+g_ia : siemens (constant)
+B_CM : 1 (constant, shared)
+B_RST : 1 (constant, shared)
+B_IN : 1 (constant, shared)
+IAIN : 1 (constant, shared)
+MONO_LEVEL : 1 (constant, shared)
+MONO_EFFORT : 1 (constant, shared)
+PIC_INH : 1 (constant, shared)
+AHP_MONO : 1 (constant, shared)
 NOISE_SD : 1 (constant, shared)
 I_inj = I_inj_amp * inj_ta(t) : amp
 I_inj_amp : amp (constant)
 E_L : volt (constant, shared)
 E_K : volt (constant, shared)
 E_EXC : volt (constant, shared)
+E_INH : volt (constant, shared)
 E_PIC : volt (constant, shared)
 V_HALF : volt (constant)
 K_PIC : volt (constant, shared)
@@ -64,6 +115,9 @@ V_RESET : volt (constant, shared)
 T_REF : second (constant, shared)
 SOMA_FRAC : 1 (constant, shared)
 """
+
+#: Per-pathway input currents recorded for the first and last unit.
+PATHWAY_CURRENTS = ("i_cm", "i_rst", "i_in", "i_ia", "i_inh")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +160,8 @@ class Structure:
 
 def _model_source_hash() -> str:
     text = motoneuron.EQUATIONS + motoneuron.RESET + muscle.EQUATIONS + muscle.RESET
-    text += CONTROLLER_EQUATIONS + INPUT_EQUATIONS
+    text += CONTROLLER_EQUATIONS + DESCENDING_EQUATIONS + NEUROMODULATION_EQUATIONS
+    text += INPUT_EQUATIONS + interneurons.EQUATIONS
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -116,15 +171,19 @@ class Built:
 
     network: object
     mn: object
-    ctrl: object
+    drive: object
     spikes: object
     state: object
+    pathways: object
     voltage: object | None
     timed_arrays: dict[str, object]
 
 
-#: Input time courses of a network and their shape, ``(n_input_steps,)`` or ``(.., n_units)``.
-TIMED_ARRAYS = {"common_ta": 1, "indep_ta": 2, "eff_ta": 1, "target_ta": 1, "inj_ta": 1}
+#: Input time courses of a network and their dimensionality (1: shared, 2: one column per unit).
+TIMED_ARRAYS = {"common_ta": 1, "beta_ta": 1, "indep_ta": 2, "eff_ta": 1, "target_ta": 1, "inj_ta": 1}
+
+#: Signals of the drive group recorded at ``record_dt_s``.
+DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate")
 
 
 def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = None) -> Built:
@@ -145,28 +204,37 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
         shape = (n_in,) if ndim == 1 else (n_in, n)
         values = np.asarray(timed_values.get(name, np.zeros(shape)), dtype=float).reshape(shape)
         tas[name] = b2.TimedArray(values, dt=in_dt, name=name)
-    ns = dict(tas, R_LIN=muscle.R_LINEAR, GAIN_NORM=float(muscle.GAIN_NORM))
+    ns = dict(tas, R_LIN=muscle.R_LINEAR, GAIN_NORM=float(muscle.GAIN_NORM), INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
 
-    ctrl = b2.NeuronGroup(1, CONTROLLER_EQUATIONS, method="euler", namespace=ns, dt=dt, name="ctrl",
-                          order=-1)  # the controller updates before the pool reads it
-    ctrl.force_f = 0
-    mn_eqs = motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS
+    drive_eqs = (CONTROLLER_EQUATIONS + DESCENDING_EQUATIONS.replace("exc_src", "exc")
+                 + interneurons.EQUATIONS + NEUROMODULATION_EQUATIONS)
+    # the drive group updates before the pool reads it (same step on both engines)
+    drive = b2.NeuronGroup(1, drive_eqs, method="euler", namespace=ns, dt=dt, name="drive", order=-1)
+    mn_eqs = (motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS
+              + DESCENDING_EQUATIONS.replace("exc_src", "exc_l"))
     mn = b2.NeuronGroup(
-        n, mn_eqs, threshold="v_s > V_TH", reset=motoneuron.RESET + muscle.RESET,
+        n, mn_eqs, threshold="v_s > V_TH",
+        reset=motoneuron.RESET + muscle.RESET + "trace += 1/(50*ms)\n",
         refractory="T_REF", method="exponential_euler", namespace=ns, dt=dt, name="mn")
-    mn.e_cmd = b2.linked_var(ctrl, "exc", index=np.zeros(n, dtype=int))
-    sum_force = b2.Synapses(mn, ctrl, "force_post = force_unit_pre : newton (summed)",
-                            dt=dt, name="force_sum")
-    sum_force.connect()
+    index = np.zeros(n, dtype=int)
+    for local, remote in (("exc_l", "exc"), ("r_ein_l", "r_ein"), ("r_rc_l", "r_rc"),
+                          ("cmd_slow_l", "cmd_slow")):
+        setattr(mn, local, b2.linked_var(drive, remote, index=index))
+    feedback = b2.Synapses(mn, drive, """force_post = force_unit_pre : newton (summed)
+                                         pool_rate_post = trace_pre * INV_N : hertz (summed)""",
+                           namespace=ns, dt=dt, name="feedback")
+    feedback.connect()
     spikes = b2.SpikeMonitor(mn, name="spikes")
-    state = b2.StateMonitor(ctrl, ["force", "exc", "goal"], record=0,
-                            dt=structure.record_dt_s * b2.second, name="state")
-    objs = [ctrl, mn, sum_force, spikes, state]
+    record_dt = structure.record_dt_s * b2.second
+    state = b2.StateMonitor(drive, list(DRIVE_SIGNALS), record=0, dt=record_dt, name="state")
+    pathways = b2.StateMonitor(mn, list(PATHWAY_CURRENTS), record=[0, n - 1], dt=record_dt,
+                               name="pathways")
+    objs = [drive, mn, feedback, spikes, state, pathways]
     voltage = None
     if structure.voltage_units:
         voltage = b2.StateMonitor(mn, ["v_s", "v_d", "m_pic"], record=list(structure.voltage_units),
                                   dt=dt, name="voltage")
         objs.append(voltage)
     net = b2.Network(*objs, name="mnpool_network")
-    return Built(net, mn, ctrl, spikes, state, voltage, tas)
+    return Built(net, mn, drive, spikes, state, pathways, voltage, tas)

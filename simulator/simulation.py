@@ -27,8 +27,15 @@ import xarray as xr
 from . import _schema
 from .config import Config, ConfigError, param
 from .engine import ENGINES, Results, Values, cache_dir, run
+from .inputs import afferent, corticospinal, reticulospinal
+from .inputs.afferent import AfferentConfig
+from .inputs.corticospinal import CorticospinalConfig
 from .inputs.drive import DriveConfig, common_noise, independent_noise
+from .inputs.neuromodulation import NeuromodulationConfig
+from .inputs.reticulospinal import ReticulospinalConfig
+from .models.interneurons import InterneuronConfig
 from .models.motoneuron import MotoneuronConfig, passive_properties
+from .models.muscle import MuscleConfig
 from .models.pool import PoolConfig, unit_properties
 from .network import Structure
 from .task import TaskConfig, target_profile
@@ -43,6 +50,12 @@ class SimulationConfig(Config):
 
     pool: PoolConfig = param(PoolConfig())
     motoneuron: MotoneuronConfig = param(MotoneuronConfig())
+    muscle: MuscleConfig = param(MuscleConfig())
+    corticospinal: CorticospinalConfig = param(CorticospinalConfig())
+    reticulospinal: ReticulospinalConfig = param(ReticulospinalConfig())
+    afferent: AfferentConfig = param(AfferentConfig())
+    interneurons: InterneuronConfig = param(InterneuronConfig())
+    neuromodulation: NeuromodulationConfig = param(NeuromodulationConfig())
     drive: DriveConfig = param(DriveConfig())
     task: TaskConfig = param(TaskConfig())
     seed: int = param(0, lo=0, hi=2**32 - 1, doc="random seed of every noise source")
@@ -80,7 +93,45 @@ def unit_table(cfg: SimulationConfig) -> dict[str, np.ndarray]:
     plus the SI model values keyed ``C_s``, ``w_exc``...)."""
     props = unit_properties(cfg.pool)
     props.update(passive_properties(props, cfg.motoneuron))
+    props["rst_weight"] = reticulospinal.motoneuron_profile(props["size_index"], cfg.reticulospinal)
+    props["g_ia"] = afferent.monosynaptic_conductance(props["input_conductance_us"], cfg.afferent)
+    props["ia_epsp_conductance_us"] = props["g_ia"] * 1e6
+    props["twitch_n"] = props["twitch_n"] * cfg.muscle.twitch_scale
+    props["reflex_latency_ms"] = 1e3 * afferent.reflex_latency_s(props["axon_cv_m_s"], cfg.afferent)
     return props
+
+
+def pathway_constants(cfg: SimulationConfig) -> dict[str, float]:
+    """Shared constants of the pathways: budgets, gains and rates (dimensionless unless noted).
+
+    The descending excitation budget at default weights is split into corticomotoneuronal
+    ``(1-ρ)(1-f)``, reticulospinal ``ρ(1-f)`` and interneuronal ``f`` parts
+    (:mod:`simulator.models.interneurons`); site weights multiply their part.
+    """
+    rho = cfg.reticulospinal.share
+    f_in = cfg.interneurons.interneuron_fraction
+    ipsi = cfg.reticulospinal.side == "ipsilateral"
+    aff, inn, nm = cfg.afferent, cfg.interneurons, cfg.neuromodulation
+    return {
+        "B_CM": (1 - rho) * (1 - f_in) * cfg.corticospinal.cm_weight,
+        "B_RST": rho * (1 - f_in) * cfg.reticulospinal.motoneuron_weight,
+        "B_IN": f_in,
+        # the crossed corticospinal tract does not reach the pool on the other side
+        "CST_GAIN": corticospinal.cortical_gain(cfg.corticospinal) * (1.0 if ipsi else 0.0),
+        "RST_GAIN": reticulospinal.reticular_gain(cfg.reticulospinal),
+        "IA_REST": aff.resting_rate_hz / aff.reference_rate_hz,
+        "IA_FUSI": aff.fusimotor_gain_hz / aff.reference_rate_hz,
+        "IA_EFF": afferent.ia_efficacy(aff),
+        "EIN_CST": (1 - rho) * cfg.corticospinal.interneuron_weight,
+        "EIN_RST": rho * cfg.reticulospinal.interneuron_weight,
+        "EIN_IA": inn.ia_to_interneuron * aff.oligosynaptic_weight,
+        "RC_GAIN": inn.renshaw_gain,
+        "IAIN": inn.reciprocal_inhibition,
+        "MONO_LEVEL": nm.level,
+        "MONO_EFFORT": nm.effort_gain,
+        "PIC_INH": nm.inhibition_pic_sensitivity,
+        "AHP_MONO": nm.ahp_sensitivity,
+    }
 
 
 def _structure(cfg: SimulationConfig, duration_s: float, voltage_units: tuple[int, ...] = ()) -> Structure:
@@ -96,12 +147,24 @@ def _values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.nda
     n, n_in = structure.n_units, structure.n_input_steps
     in_dt = structure.input_dt_s
     values: Values = {f"mn.{k}": props[k] for k in
-                      ("C_s", "C_d", "G_s", "G_d", "G_c", "g_pic", "w_exc", "tau_ahp", "dg_ahp_spike")}
+                      ("C_s", "C_d", "G_s", "G_d", "G_c", "g_pic", "w_exc", "tau_ahp", "dg_ahp_spike",
+                       "g_ia")}
+    consts = pathway_constants(cfg)
+    drive_only = ("EIN_CST", "EIN_RST", "EIN_IA", "RC_GAIN")
+    shared_both = ("CST_GAIN", "RST_GAIN", "IA_REST", "IA_FUSI", "IA_EFF")
+    values.update({f"mn.{k}": v for k, v in consts.items() if k not in drive_only})
+    values.update({f"drive.{k}": consts[k] for k in drive_only + shared_both})
     values.update({
+        "drive.IAIN_LEVEL": consts["IAIN"],
+        "drive.TAU_IN": cfg.interneurons.tau_ms * 1e-3,
+        "drive.RC_REF": cfg.interneurons.renshaw_reference_hz,
+        "drive.TAU_RC": cfg.interneurons.renshaw_tau_ms * 1e-3,
+        "drive.TAU_MONO": cfg.neuromodulation.tau_s,
+        "mn.rst_w": props["rst_weight"],
         "mn.P_twitch": props["twitch_n"],
         "mn.T_twitch": props["contraction_time_ms"] * 1e-3,
         "mn.NOISE_SD": cfg.drive.independent_sd,
-        "mn.monoamine": np.full(n, mn.monoamine),
+        "mn.E_INH": mn.e_inh_mv * 1e-3,
         "mn.v_s": np.full(n, mn.e_leak_mv * 1e-3),
         "mn.v_d": np.full(n, mn.e_leak_mv * 1e-3),
         "mn.t_prev": np.full(n, -1e9),
@@ -111,9 +174,10 @@ def _values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.nda
         "mn.TAU_PIC": mn.pic_tau_ms * 1e-3, "mn.V_TH": mn.v_threshold_mv * 1e-3,
         "mn.V_RESET": mn.v_reset_mv * 1e-3, "mn.T_REF": mn.refractory_ms * 1e-3,
         "mn.SOMA_FRAC": mn.soma_input_fraction,
-        "ctrl.F_mvc": f_mvc, "ctrl.kp": cfg.task.kp, "ctrl.ki": cfg.task.ki,
-        "ctrl.tau_f": cfg.task.force_filter_ms * 1e-3, "ctrl.closed_loop": float(closed_loop),
+        "drive.F_mvc": f_mvc, "drive.kp": cfg.task.kp, "drive.ki": cfg.task.ki,
+        "drive.tau_f": cfg.task.force_filter_ms * 1e-3, "drive.closed_loop": float(closed_loop),
         "ta.common_ta": common_noise(n_in, in_dt, cfg.drive, rng),
+        "ta.beta_ta": corticospinal.beta_oscillation(n_in, in_dt, cfg.corticospinal, rng),
         "ta.indep_ta": independent_noise(n_in, n, in_dt, cfg.drive, rng),
         "ta.eff_ta": e_ff, "ta.target_ta": target,
     })
@@ -271,10 +335,34 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "excitation": ("time", res.excitation, {"units": "1",
                                                 "long_name": "excitatory command (fraction of maximum)"}),
     }
+    consts = pathway_constants(cfg)
+    signals = {
+        "interneuron_activity": (res.signals["r_ein"], "1", "excitatory interneuron activity"),
+        "renshaw_activity": (res.signals["r_rc"], "1", "Renshaw inhibition (units of max excitation)"),
+        "ia_activity": (consts["IA_REST"] + consts["IA_FUSI"] * res.excitation, "1",
+                        "Ia afferent activity (1 = reference rate)"),
+        "pool_rate": (res.signals["pool_rate"], "Hz", "mean discharge rate of the pool"),
+        "corticospinal_output": (res.excitation * consts["CST_GAIN"], "1", "corticospinal output"),
+        "reticulospinal_output": (res.excitation * consts["RST_GAIN"], "1", "reticulospinal output"),
+        "monoaminergic_drive": (consts["MONO_LEVEL"] * (1 + consts["MONO_EFFORT"] * res.signals["cmd_slow"]),
+                                "1", "monoaminergic drive"),
+    }
+    for name, (values, unit, long_name) in signals.items():
+        data_vars[name] = ("time", values, {"units": unit, "long_name": long_name})
+    pathway_names = {"i_cm": "corticomotoneuronal", "i_rst": "reticulospinal",
+                     "i_in": "spinal interneurons", "i_ia": "Ia monosynaptic", "i_inh": "inhibition"}
+    for key, long_name in pathway_names.items():
+        data_vars[f"current_{long_name.split()[0].lower()}"] = (
+            ("pathway_unit", "time"), res.pathways[key] * 1e9,
+            {"units": "nA", "long_name": f"{long_name} synaptic current"})
     for name, unit in _schema.UNIT_PROPERTIES.items():
         data_vars[name] = ("unit", np.asarray(props[name]), {"units": unit})
+    data_vars["ia_epsp_conductance_us"] = ("unit", props["ia_epsp_conductance_us"], {"units": "uS"})
+    data_vars["rst_weight"] = ("unit", props["rst_weight"], {"units": "1"})
+    data_vars["reflex_latency_ms"] = ("unit", props["reflex_latency_ms"], {"units": "ms"})
     coords: dict[str, Any] = {"time": ("time", res.t, {"units": "s"}),
-                              "unit": ("unit", np.arange(cfg.pool.n_units))}
+                              "unit": ("unit", np.arange(cfg.pool.n_units)),
+                              "pathway_unit": ("pathway_unit", np.array([0, cfg.pool.n_units - 1]))}
     if res.voltage is not None:
         coords["vtime"] = ("vtime", res.voltage_t, {"units": "s"})
         coords["vunit"] = ("vunit", np.asarray(voltage_units, dtype=int))

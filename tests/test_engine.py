@@ -42,7 +42,7 @@ def test_standalone_rerun_with_new_values_reuses_the_build():
     (same structure key) and still matches the runtime engine."""
     from simulator import engine
     cfg = small_config().replace(seed=5)
-    cfg = cfg.replace(motoneuron=cfg.motoneuron.replace(monoamine=0.5))
+    cfg = cfg.replace(neuromodulation=cfg.neuromodulation.replace(level=0.5))
     cal = calibrate(cfg)
     key_before = engine._STANDALONE["key"]
     s = simulate(cfg.replace(engine="standalone"), calibration=cal)

@@ -11,15 +11,15 @@ import pytest
 from scipy import stats
 
 from simulator import measures as M
-from simulator.models.motoneuron import MotoneuronConfig
+from simulator.inputs.neuromodulation import NeuromodulationConfig
 from simulator.models.pool import PoolConfig
 from simulator.simulation import Calibration, SimulationConfig, simulate, unit_table
 from simulator.task import TaskConfig
 
 
-def _cfg(n_units, task, **mn):
+def _cfg(n_units, task, monoamine=1.0):
     return SimulationConfig(pool=PoolConfig(n_units=n_units), task=task,
-                            motoneuron=MotoneuronConfig(**mn))
+                            neuromodulation=NeuromodulationConfig(level=monoamine))
 
 
 def triangle(level=30.0, ramp_s=10.0):
@@ -170,8 +170,13 @@ def test_self_sustained_firing_at_high_drive():
 def test_ahp_longer_in_small_units():
     """AHP half-decay longer in small than large motoneurons; Cormery et al. 2005:
     28.6 ± 3.9 vs 14.4 ± 3.8 ms, ratio 1.99 with propagated SD ±0.59 (we accept 1 SD)."""
+    # isolated motoneurons, as in an intracellular recording without background synaptic input
+    from simulator.inputs.afferent import AfferentConfig
+    from simulator.models.interneurons import InterneuronConfig
     cfg = _cfg(10, TaskConfig(shape="constant", control="excitation", level=0.0, rest_s=0.0,
-                              plateau_s=0.4, rest_after_s=0.0))
+                              plateau_s=0.4, rest_after_s=0.0)).replace(
+        afferent=AfferentConfig(resting_rate_hz=0.0),
+        interneurons=InterneuronConfig(reciprocal_inhibition=0.0))
     props = unit_table(cfg)
     n_in = int(round(0.4 / 1e-3)) + 1
     pulse = np.zeros(n_in)

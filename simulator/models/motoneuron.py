@@ -65,9 +65,12 @@ class MotoneuronConfig(Config):
         "fraction of the excitatory synaptic conductance on the soma and proximal dendrites "
         "(the rest is on the PIC-bearing dendrite); somatic input saturates less, which keeps "
         "rate coding graded over the whole force range"))
-    monoamine: float = param(1.0, lo=0.0, hi=5.0, doc=(
-        "monoaminergic (5-HT/NA) drive: multiplies the PIC conductance; 0 removes PICs "
-        "(antagonist), 1 is the default level of an awake subject"))
+    e_inh_mv: float = param(-75.0, lo=-100.0, hi=-50.0, unit="mV", doc="inhibitory (Cl) reversal")
+    ahp_scale: float = param(1.0, lo=0.0, hi=5.0, doc=(
+        "intrinsic factor on the AHP increment (site intrinsic_motoneuron); 1 = default"))
+    leak_scale: float = param(1.0, lo=0.2, hi=5.0, doc=(
+        "intrinsic factor on the leak (input) conductance (site intrinsic_motoneuron); synaptic "
+        "efficacies stay those of the default membrane, so < 1 means a more excitable neuron"))
 
     def validate(self) -> None:
         from ..config import ConfigError
@@ -82,11 +85,10 @@ class MotoneuronConfig(Config):
 #: Brian2 equations of one motoneuron (per-unit parameters are constant state variables so that
 #: cpp_standalone builds can be re-run with new values through ``run_args``).
 EQUATIONS = """
-dv_s/dt = (G_s*(E_L - v_s) + G_c*(v_d - v_s) + g_ahp*(E_K - v_s) + SOMA_FRAC*g_exc*(E_EXC - v_s) + I_inj) / C_s : volt (unless refractory)
-dv_d/dt = (G_d*(E_L - v_d) + G_c*(v_s - v_d) + g_pic*monoamine*m_pic*(E_PIC - v_d) + (1 - SOMA_FRAC)*g_exc*(E_EXC - v_d)) / C_d : volt
+dv_s/dt = (G_s*(E_L - v_s) + G_c*(v_d - v_s) + g_ahp*(E_K - v_s) + SOMA_FRAC*(g_exc*(E_EXC - v_s) + g_inh*(E_INH - v_s)) + I_inj) / C_s : volt (unless refractory)
+dv_d/dt = (G_d*(E_L - v_d) + G_c*(v_s - v_d) + g_pic*monoamine*pic_gate*m_pic*(E_PIC - v_d) + (1 - SOMA_FRAC)*(g_exc*(E_EXC - v_d) + g_inh*(E_INH - v_d))) / C_d : volt
 dm_pic/dt = (1/(1 + exp((V_HALF - v_d)/K_PIC)) - m_pic) / TAU_PIC : 1
 dg_ahp/dt = -g_ahp / tau_ahp : siemens
-g_exc = w_exc * clip(excitation, 0, inf) : siemens
 C_s : farad (constant)
 C_d : farad (constant)
 G_s : siemens (constant)
@@ -96,13 +98,13 @@ g_pic : siemens (constant)
 w_exc : siemens (constant)
 tau_ahp : second (constant)
 dg_ahp_spike : siemens (constant)
-monoamine : 1
 """
 
-#: Reset of the motoneuron part (the muscle appends its twitch update).
+#: Reset of the motoneuron part (the muscle appends its twitch update). ``g_exc``, ``g_inh``,
+#: ``monoamine``, ``pic_gate`` and ``ahp_gate`` are defined by the inputs (:mod:`simulator.network`).
 RESET = """
 v_s = V_RESET
-g_ahp += dg_ahp_spike
+g_ahp += dg_ahp_spike * ahp_gate
 """
 
 
@@ -158,9 +160,12 @@ def passive_properties(pool_props: dict[str, np.ndarray], mn: MotoneuronConfig) 
             break
     if np.any(g_needed <= 0) or np.any(v_d >= e_exc):
         raise ValueError("no passive steady state at threshold: check coupling and reversal potentials")
+    # Intrinsic adaptations act on the membrane after the synaptic efficacy was fixed from the
+    # default membrane, so they change excitability (Christie & Kamen 2010: shorter AHP).
+    G_s, G_d = G_s * mn.leak_scale, G_d * mn.leak_scale
     g_in = G_s + G_c * G_d / (G_c + G_d)
     g_pic = pool_props["pic_ratio"] * g_needed
-    dg_ahp = pool_props["ahp_increment_us"] * 1e-6
+    dg_ahp = pool_props["ahp_increment_us"] * 1e-6 * mn.ahp_scale
     return {
         "C_s": p * c_total,
         "C_d": (1 - p) * c_total,

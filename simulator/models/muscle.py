@@ -18,9 +18,24 @@ Maximal voluntary force (MVC) is the force reached by maximal excitation of the 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-__all__ = ["fusion_gain", "EQUATIONS", "RESET", "R_LINEAR"]
+from ..config import Config, param
+
+__all__ = ["MuscleConfig", "fusion_gain", "EQUATIONS", "RESET", "R_LINEAR"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MuscleConfig(Config):
+    """Peripheral (non-neural) muscle properties."""
+
+    section = "muscle"
+
+    twitch_scale: float = param(1.0, lo=0.1, hi=5.0, doc=(
+        "factor on every unit's twitch force: muscle hypertrophy (site muscle_hypertrophy), "
+        "the peripheral control against which neural sites are contrasted"))
 
 #: Normalised rate T/ISI up to which twitches sum linearly (Fuglevand 1993).
 R_LINEAR = 0.4

@@ -1,0 +1,41 @@
+"""Monoaminergic (serotonergic/noradrenergic) drive to the motoneurons.
+
+Brainstem raphe and coeruleus neurons release 5-HT and NA onto motoneurons, facilitating their
+persistent inward currents (Hounsgaard et al. 1988 J Physiol 405:345; Heckman et al. 2008 Brain
+Res Rev 57:146) and reducing the AHP (5-HT1A/5-HT2 effects on SK channels; Booth et al. 1997
+model serotonin as a lower K(Ca) conductance). The level has a tonic part and an effort-dependent
+part that rises slowly with the motor command (raphe activity increases with motor output,
+Jacobs et al. 2002; Wei et al. 2014 J Neurophysiol 112:1735):
+
+.. math:: \\mu(t) = \\mu_0\\,[1 + a\\,\\bar c(t)], \\qquad
+          \\tau_\\mu \\frac{d\\bar c}{dt} = c(t) - \\bar c(t)
+
+It multiplies the PIC conductance and divides the AHP increment by ``exp(b (μ − 1))``.
+Local (Renshaw, reciprocal) inhibition deactivates PICs (Heckman 2008: inhibition is the
+"off switch"); the PIC conductance is multiplied by ``exp(−h g_inh / w_exc)``.
+A 5-HT2 antagonist (cyproheptadine; Goodlich et al. 2023 J Physiol) is modelled by lowering
+``level``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..config import Config, param
+
+__all__ = ["NeuromodulationConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuromodulationConfig(Config):
+    """Monoaminergic drive."""
+
+    section = "neuromodulation"
+
+    level: float = param(1.0, lo=0.0, hi=5.0, doc=(
+        "tonic monoaminergic drive; multiplies PICs (0 removes them, 1 = awake default)"))
+    effort_gain: float = param(0.2, lo=0.0, hi=5.0, doc="a: extra drive at maximal command")
+    tau_s: float = param(2.0, lo=0.01, hi=100.0, unit="s", doc="time constant of the effort component")
+    ahp_sensitivity: float = param(0.15, lo=0.0, hi=5.0, doc="b: AHP increment divided by exp(b (mu-1))")
+    inhibition_pic_sensitivity: float = param(2.0, lo=0.0, hi=50.0, doc=(
+        "h: PIC conductance multiplied by exp(-h * inhibitory drive)"))
