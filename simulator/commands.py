@@ -9,7 +9,7 @@ from typing import Any
 from .cli import add_common, register
 from .config import ConfigError, load_toml
 
-__all__ = ["emg_config_from_args", "add_emg_arguments", "run_emg"]
+__all__ = ["emg_config_from_args", "add_emg_arguments", "check_emg_outputs", "emg_outputs", "run_emg"]
 
 
 def add_emg_arguments(p: argparse.ArgumentParser) -> None:
@@ -63,30 +63,64 @@ def _add_emg_command(p: argparse.ArgumentParser) -> None:
     add_emg_arguments(p)
 
 
+def check_emg_outputs(cfg: Any, formats: str | list[str]) -> list[str]:
+    """Check that ``cfg`` can be written in ``formats`` (call before any work); return the list.
+
+    Raises
+    ------
+    ConfigError
+        Unknown format, a non-integer rate for BIDS, a non-monopolar montage for MUedit.
+    """
+    from .io import parse_formats
+    fmts = parse_formats(formats)
+    if "bids" in fmts and abs(cfg.fs_hz - round(cfg.fs_hz)) > 1e-9:
+        raise ConfigError(f"format 'bids' needs an integer sampling rate; emg.fs_hz = {cfg.fs_hz!r}")
+    if "mat" in fmts and cfg.grid.montage != "monopolar":
+        raise ConfigError(f"format 'mat' (MUedit) needs a monopolar recording; "
+                          f"emg.grid.montage = {cfg.grid.montage!r}")
+    return fmts
+
+
+def emg_outputs(activity: Any, cfg: Any, out: str | Path, formats: list[str], *, seed: int | None,
+                cache: bool = True, progress: bool = False, figures: bool = True) -> dict[str, Path]:
+    """Synthesise the recording of ``activity`` and write its formats and figures into ``out``.
+
+    The piece ``mnpool emg`` and ``mnpool simulate --emg`` share: call :func:`check_emg_outputs`
+    and :func:`simulator.emg.check_activity` first, so bad input fails before any work.
+
+    Returns
+    -------
+    dict of str to Path
+        Written files by format (and figure name).
+    """
+    from .emg import synthesize
+    from .io import write_recording
+    rec = synthesize(activity, cfg, seed=seed, cache=cache, progress=progress)
+    written = write_recording(rec, out, formats)
+    if figures:
+        from .plotting import emg_figures
+        written.update({p.stem: p for p in emg_figures(rec, out)})
+    if progress:
+        print(f"mnpool emg: {rec.sizes['channel']} channels x {rec.sizes['time'] / cfg.fs_hz:g} s, "
+              f"{rec.sizes['unit']} units, SNR {rec.attrs['snr_measured_db']:.2f} dB")
+    return written
+
+
 @register("emg", "synthesise HD-sEMG (with ground truth) from an activity Dataset", _add_emg_command)
 def run_emg(args: argparse.Namespace) -> int:
     """``mnpool emg``: validate everything, synthesise, write the formats and figures."""
-    from .emg import check_activity, synthesize
-    from .io import load_netcdf, parse_formats, write_recording
+    from .emg import check_activity
+    from .io import load_netcdf
 
     # Every check happens before any work or any write.
     cfg = emg_config_from_args(args)
-    formats = parse_formats(args.format)
-    if "bids" in formats and abs(cfg.fs_hz - round(cfg.fs_hz)) > 1e-9:
-        raise ConfigError(f"format 'bids' needs an integer sampling rate; --fs = {cfg.fs_hz!r}")
-    if "mat" in formats and cfg.grid.montage != "monopolar":
-        raise ConfigError(f"format 'mat' (MUedit) needs a monopolar recording; montage = {cfg.grid.montage!r}")
+    formats = check_emg_outputs(cfg, args.format)
     activity = load_netcdf(args.activity)
     check_activity(activity)
     seed = args.seed if args.seed is not None else activity.attrs.get("seed")
-    rec = synthesize(activity, cfg, seed=seed, cache=not args.no_cache, progress=not args.quiet)
-    written = write_recording(rec, args.out, formats)
-    if not args.no_figures:
-        from .plotting import emg_figures
-        written.update({p.stem: p for p in emg_figures(rec, args.out)})
+    written = emg_outputs(activity, cfg, args.out, formats, seed=seed, cache=not args.no_cache,
+                          progress=not args.quiet, figures=not args.no_figures)
     if not args.quiet:
-        print(f"mnpool emg: {rec.sizes['channel']} channels x {rec.sizes['time'] / cfg.fs_hz:g} s, "
-              f"{rec.sizes['unit']} units, SNR {rec.attrs['snr_measured_db']:.2f} dB")
         for key, path in written.items():
             print(f"  {key}: {Path(path)}")
     return 0

@@ -270,6 +270,9 @@ def synthesize(activity: xr.Dataset, cfg: EmgConfig | None = None, *, seed: int 
         (amplifier-filtered, recorded montage), ground-truth ``spike_time``/``spike_unit``/
         ``spike_sample``, ``force(time)`` resampled to ``fs_hz``, per-unit properties including
         ``depth_mm``, ``territory_radius_mm``, ``innervation_zone_mm`` and ``muap_ptp_uv``.
+        Discharges outside the recording (``spike_time * fs_hz`` not in ``[0, n_samples)``)
+        are dropped from the ground truth; lag 0 of a template is the spike time (axonal and
+        neuromuscular delays are not modelled).
     """
     cfg = cfg or EmgConfig()
     fs_force = check_activity(activity)
@@ -348,12 +351,17 @@ def _recording(activity: xr.Dataset, cfg: EmgConfig, seed: int, el: Electrodes, 
     for name, units in S.UNIT_PROPERTIES.items():
         if name in activity.variables:
             data[name] = ("unit", np.asarray(activity[name].values), {"units": units})
-    data["depth_mm"] = ("unit", geom.depth_mm, {"units": "mm", "long_name": "territory centre below the skin"})
-    data["territory_x_mm"] = ("unit", geom.x_mm, {"units": "mm", "long_name": "territory centre across the fibres"})
-    data["territory_radius_mm"] = ("unit", geom.radius_mm, {"units": "mm"})
-    data["innervation_zone_mm"] = ("unit", geom.iz_mm, {"units": "mm", "long_name": "IZ along the fibres"})
-    data["muap_ptp_uv"] = ("unit", np.ptp(muap, axis=2).max(axis=1) if muap.size else np.zeros(0),
-                           {"units": "uV", "long_name": "largest peak-to-peak MUAP over channels"})
+    truth = {
+        "depth_mm": (geom.depth_mm, "territory centre below the skin"),
+        "territory_x_mm": (geom.x_mm, "territory centre across the fibres"),
+        "territory_radius_mm": (geom.radius_mm, "territory radius"),
+        "innervation_zone_mm": (geom.iz_mm, "innervation zone along the fibres"),
+        "muap_ptp_uv": (np.ptp(muap, axis=2).max(axis=1) if muap.size else np.zeros(muap.shape[0]),
+                        "largest peak-to-peak MUAP over channels"),
+    }
+    for name, units in S.RECORDING_UNIT_PROPERTIES.items():
+        values, long_name = truth[name]
+        data[name] = ("unit", values, {"units": units, "long_name": long_name})
     attrs = {k: v for k, v in activity.attrs.items() if k not in ("kind", "config", "seed")}
     attrs.update({
         "activity_config": activity.attrs.get("config", {}),
