@@ -6,7 +6,6 @@ Reports throughput in ``extra_info``; never asserts on time. Run with ``make ben
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from simulator.electrodes import GridConfig, build_electrodes

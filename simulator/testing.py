@@ -26,7 +26,7 @@ from . import _schema as S
 from .config import Config, field_ranges
 from .models.pool import PoolConfig, unit_properties
 
-__all__ = ["synthetic_activity", "excitation_profile", "spike_sets", "invalid_field_values"]
+__all__ = ["synthetic_activity", "excitation_profile", "spike_sets", "invalid_field_values", "valid_configs"]
 
 PROFILES = ("ramp", "constant", "trapezoid")
 
@@ -221,3 +221,44 @@ def invalid_field_values(cls: type[Config]) -> Any:
             continue
         options.append(st.tuples(st.just(name), st.one_of(*bad)))
     return st.one_of(*options)
+
+
+def valid_configs(cls: type[Config], **fixed: Any) -> Any:
+    """Hypothesis strategy of valid ``cls`` instances drawn from its declared ranges.
+
+    Numeric fields are drawn within their bounds (unbounded sides limited to ±1e6), categorical
+    fields from their choices; nested configs, booleans and tuples keep their defaults unless
+    given in ``fixed``. Draws that fail a cross-field check are rejected (``hypothesis.assume``).
+    """
+    import dataclasses
+
+    from hypothesis import strategies as st
+
+    from .config import ConfigError
+
+    fields = {}
+    for f in dataclasses.fields(cls):
+        if f.name in fixed:
+            fields[f.name] = st.just(fixed[f.name])
+            continue
+        meta, default = f.metadata, f.default
+        if meta.get("choices") is not None:
+            fields[f.name] = st.sampled_from(meta["choices"])
+        elif isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        else:
+            lo = -1e6 if meta.get("lo") is None else meta["lo"]
+            hi = 1e6 if meta.get("hi") is None else meta["hi"]
+            if isinstance(default, int):
+                fields[f.name] = st.integers(int(math.ceil(lo + (1 if meta.get("lo_open") else 0))), int(hi))
+            else:
+                fields[f.name] = st.floats(lo, hi, exclude_min=bool(meta.get("lo_open")),
+                                           allow_nan=False, allow_infinity=False)
+
+    def build(values: dict) -> Config | None:
+        try:
+            return cls(**values)
+        except ConfigError:
+            return None
+
+    return st.fixed_dictionaries(fields).map(build).filter(lambda c: c is not None)

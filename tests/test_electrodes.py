@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from simulator.config import ConfigError
 from simulator.electrodes import GridConfig, build_electrodes, grid_layout, montage_matrix
+from simulator.testing import valid_configs
 
 
 def test_gr08mm1305_matches_otb_map():
@@ -57,3 +59,16 @@ def test_montages():
 def test_montage_needs_rows():
     with pytest.raises(ConfigError, match="double_differential"):
         GridConfig(name="custom", rows=2, cols=4, montage="double_differential")
+
+
+@settings(max_examples=60, deadline=None)
+@given(cfg=valid_configs(GridConfig))
+def test_any_valid_grid_places_every_electrode(cfg):
+    el = build_electrodes(cfg)
+    rows, cols, ied = cfg.shape()
+    n_el = int((grid_layout(cfg) >= 0).sum())
+    assert el.mono_x_mm.size == n_el and el.matrix.shape[1] == n_el
+    assert np.all(np.isfinite(el.x_mm)) and np.all(np.isfinite(el.z_mm))
+    np.testing.assert_allclose(el.matrix.sum(axis=1), 1.0 if cfg.montage == "monopolar" else 0.0,
+                               atol=1e-12)
+    assert GridConfig.from_dict(cfg.to_dict()) == cfg

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import xarray as xr
 from hypothesis import given, settings, HealthCheck
-from hypothesis import strategies as st
 
 from simulator.config import ConfigError
 from simulator.electrodes import GridConfig
