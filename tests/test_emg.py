@@ -176,3 +176,29 @@ def test_mismatched_sampling_rates_rejected(activity):
         check_activity(bad)
     with pytest.raises(ConfigError, match="kind"):
         check_activity(xr.Dataset(attrs={"kind": "recording"}))
+
+
+@pytest.mark.slow
+def test_full_size_recording():
+    # 300 units, 30 s, the benchmark workload: amplitudes, SNR and force-RMS at full scale.
+    act = synthetic_activity(300, 30.0, seed=1, profile="trapezoid", peak_excitation=0.7)
+    rec = synthesize(act, EmgConfig(), seed=1)
+    ptp = rec["muap_ptp_uv"].values
+    assert 10 <= np.median(ptp) <= 300
+    clean = clean_emg(rec["muap"].values, rec["spike_sample"].values, rec["spike_unit"].values,
+                      rec.sizes["time"])
+    assert snr_db(clean, rec["emg"].values - clean) == pytest.approx(20.0, abs=0.5)
+    rising = np.array_split(np.arange(int(7.5 * 2048)), 5)  # first quarter: excitation rises
+    rms = [np.sqrt(np.mean(rec["emg"].values[w] ** 2)) for w in rising]
+    assert np.all(np.diff(rms) > 0)
+
+
+@pytest.mark.slow
+def test_320_channel_grid_on_a_large_muscle():
+    act = synthetic_activity(60, 2.0, seed=3, profile="constant")
+    cfg = EmgConfig(grid=GridConfig(name="GR08MM1032", rotation_deg=90.0),
+                    muap=MuapConfig(fibre_length_mm=300.0, muscle_width_mm=100.0, iz_band_mm=20.0))
+    rec = synthesize(act, cfg, seed=2)
+    assert rec.sizes["channel"] == 320
+    assert np.ptp(rec["y_mm"].values) == pytest.approx(31 * 8.0)
+    assert np.isfinite(rec["emg"].values).all() and rec["muap_ptp_uv"].values.max() > 10
