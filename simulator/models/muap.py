@@ -61,7 +61,7 @@ __all__ = ["MuapConfig", "UnitGeometry", "MuapTemplates", "rosenfalck_vm_mv", "t
            "cache_dir", "TEMPLATE_VERSION"]
 
 #: Bumped whenever the template computation changes, so stale cache entries are never reused.
-TEMPLATE_VERSION = "muap-1"
+TEMPLATE_VERSION = "muap-2"
 
 #: Rosenfalck (1969) IAP: amplitude constant (mV/mm^3), length constant (1/mm), rest (mV).
 _IAP_A_MV = 96.0
@@ -297,12 +297,20 @@ def fibre_current_spectrum(kz: np.ndarray, t_s: np.ndarray, cv_m_s: float, l_rig
     return scale * (right + left)
 
 
+def _reflect(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Mirror values beyond ``[lo, hi]`` back inside (once), then clip what is still outside."""
+    v = np.where(v < lo, 2 * lo - v, v)
+    v = np.where(v > hi, 2 * hi - v, v)
+    return np.clip(v, lo, hi)
+
+
 def place_units(n_fibres: np.ndarray, cfg: MuapConfig, rng: np.random.Generator) -> UnitGeometry:
     """Scatter motor-unit territories and their fibres in the muscle cross-section.
 
     Territory centres are uniform over the muscle cross-section (units are intermingled;
     Buchthal & Schmalbruch 1980); a territory is a disc of area ``n_fibres / fibre_density``
-    (larger units have larger territories) holding its fibres uniformly, kept inside the muscle.
+    (larger units have larger territories) holding its fibres uniformly, mirrored inside the
+    muscle at its borders.
     Each unit's innervation zone is uniform in a band of width ``iz_band_mm``; each fibre's
     end-plate is normal around it with SD ``endplate_spread_mm``.
 
@@ -334,9 +342,10 @@ def place_units(n_fibres: np.ndarray, cfg: MuapConfig, rng: np.random.Generator)
         n = int(n_fibres[u])
         r = radius[u] * np.sqrt(rng.uniform(0, 1, n))
         th = rng.uniform(0, 2 * math.pi, n)
-        # Fibres outside the muscle (large territories near a border) are folded back inside.
-        x = np.clip(cx[u] + r * np.cos(th), -half_w, half_w)
-        y = np.clip(cy[u] + r * np.sin(th), d0, d0 + thick)
+        # Fibres of a territory wider than the muscle are mirrored back inside at its border
+        # (keeps the density uniform instead of piling fibres on the fascia).
+        x = _reflect(cx[u] + r * np.cos(th), -half_w, half_w)
+        y = _reflect(cy[u] + r * np.sin(th), d0, d0 + thick)
         fx.append(x)
         fy.append(y)
         fz.append(rng.normal(0.0, cfg.endplate_spread_mm, n))
@@ -359,7 +368,7 @@ def _lattice(cfg: MuapConfig, ex: np.ndarray, ez: np.ndarray,
     lz = np.max(np.abs(ez)) + cfg.fibre_length_mm / 2 + abs(cfg.iz_position_mm) \
         + cfg.iz_band_mm + 6 * cfg.endplate_spread_mm + 120.0
     dkx, dkz = 2 * math.pi / lx, 2 * math.pi / lz
-    # The shallowest fibre lies at d0 below the skin; components with k d0 > 10 are attenuated
+    # The shallowest fibre lies at d0 below the skin; components with k d0 > 8 are attenuated
     # by more than e^-8 and dropped (checked against a wider band in tests/test_muap.py).
     k_max = k_scale * 8.0 / max(cfg.d0_mm, 0.5)
     nkx = int(k_max / dkx)
