@@ -132,3 +132,14 @@ def test_muedit_needs_monopolar(tmp_path):
     with pytest.raises(ConfigError, match="monopolar"):
         write_recording(rec, tmp_path / "out", "netcdf,mat")
     assert not (tmp_path / "out").exists()
+
+
+def test_opens_in_openhdemg_when_installed(recording, written):
+    # openhdemg is not a dependency; where it is installed, its own loader and analyses must run
+    # on the export (checked with openhdemg 0.1.2).
+    emg = pytest.importorskip("openhdemg.library")
+    f = emg.emg_from_json(str(written["openhdemg"]))
+    assert f["NUMBER_OF_MUS"] == len(_truth(recording))
+    assert emg.compute_dr(f, event_="rec_derec").shape[0] == f["NUMBER_OF_MUS"]
+    sorted_emg = emg.sort_rawemg(f, code="GR08MM1305", orientation=180)
+    assert len(emg.sta(f, sorted_emg, firings="all", timewindow=50)) == f["NUMBER_OF_MUS"]
