@@ -226,3 +226,66 @@ def test_single_fibre_matches_direct_half_space_solution():
             expected[e, k] = np.sum(j_axial * dh) * dz * 1e6          # µV
     # The spectral sum is periodic (images >= 120 mm away), worth ~0.4 % here.
     np.testing.assert_allclose(got, expected, atol=6e-3 * np.abs(expected).max())
+
+
+# ---------------------------------------------------------------------- cylindrical option
+def test_log_bessel_matches_scipy():
+    from scipy.special import iv, kv
+
+    from simulator.models.muap import _log_bessel
+    n, x = np.meshgrid([0, 3, 29, 30, 45, 90], [0.3, 2.0, 25.0, 120.0])
+    li, lk = _log_bessel(n, x)
+    np.testing.assert_allclose(li, np.log(iv(n, x)), rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(lk, np.log(kv(n, x)), rtol=1e-7, atol=1e-7)
+
+
+def test_cylinder_layer_boundaries_invisible_when_uniform():
+    # Same conductivity everywhere: moving the skin/fat/muscle interfaces changes nothing.
+    from simulator.models.muap import cylinder_transfer
+    common = dict(geometry="cylindrical", limb_radius_mm=40.0, bone_radius_mm=0.0,
+                  skin_conductivity_s_m=0.2, fat_conductivity_s_m=0.2,
+                  muscle_conductivity_long_s_m=0.2, muscle_conductivity_trans_s_m=0.2)
+    a = cylinder_transfer(np.arange(0, 40, 7)[:, None], np.array([0.05, 0.4, 1.5])[None],
+                          np.array([30.0, 20.0]), MuapConfig(**common))
+    b = cylinder_transfer(np.arange(0, 40, 7)[:, None], np.array([0.05, 0.4, 1.5])[None],
+                          np.array([30.0, 20.0]), MuapConfig(**common, skin_thickness_mm=2.0,
+                                                             fat_thickness_mm=5.0))
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+    assert np.all(a > 0)
+
+
+def test_cylinder_tends_to_planar_as_radius_grows():
+    # Farina et al. 2004: the planar model is the large-radius limit of the cylindrical one;
+    # the difference shrinks like depth/radius.
+    from simulator.models.muap import cylinder_transfer
+    kx, kz = np.meshgrid([0.0, 0.1, 0.3], [0.05, 0.2, 0.5], indexing="ij")
+    errors = []
+    for radius in (300.0, 1200.0):
+        cfg = MuapConfig(geometry="cylindrical", limb_radius_mm=radius, bone_radius_mm=0.0)
+        h0, km = transfer_function(kx, kz, cfg)
+        planar = h0 * np.exp(-km * 4.0)
+        cyl = cylinder_transfer(np.round(kx * radius), kz, np.array([radius - cfg.d0_mm - 4.0]), cfg)[0]
+        errors.append(np.max(np.abs(cyl * radius / planar - 1)))
+    assert errors[1] < 0.02
+    assert errors[0] / errors[1] == pytest.approx(4.0, rel=0.3)
+
+
+def test_cylindrical_templates_plausible():
+    cfg = MuapConfig(geometry="cylindrical", limb_radius_mm=40.0, bone_radius_mm=7.0,
+                     muscle_thickness_mm=12.0)
+    planar, _, _ = _templates([100, 600], [4.0, 4.5], cfg=MuapConfig(muscle_thickness_mm=12.0), seed=2)
+    cyl, _, _ = _templates([100, 600], [4.0, 4.5], cfg=cfg, seed=2)
+    ratio = np.ptp(cyl, axis=2).max(axis=1) / np.ptp(planar, axis=2).max(axis=1)
+    assert np.all((ratio > 0.7) & (ratio < 1.5))  # same order; curvature changes details only
+
+
+@pytest.mark.slow
+def test_cylindrical_templates_converge_to_planar():
+    planar, _, _ = _templates([100, 600], [4.0, 4.5], cfg=MuapConfig(muscle_thickness_mm=12.0), seed=2)
+    errs = []
+    for radius in (100.0, 400.0):
+        cfg = MuapConfig(geometry="cylindrical", limb_radius_mm=radius, bone_radius_mm=0.0,
+                         muscle_thickness_mm=12.0)
+        cyl, _, _ = _templates([100, 600], [4.0, 4.5], cfg=cfg, seed=2)
+        errs.append(np.max(np.abs(cyl - planar)) / np.max(np.abs(planar)))
+    assert errs[1] < 0.03 and errs[0] / errs[1] > 3

@@ -37,6 +37,17 @@ non-uniform DFT done as matrix products, depth is interpolated linearly between 
 apart, and the inverse transform is evaluated only at the electrodes. 300 units x 64 channels
 take seconds; results are cached on disk.
 
+Cylindrical option
+------------------
+``geometry = "cylindrical"`` replaces the planar layers by the concentric bone / anisotropic
+muscle / fat / skin cylinder of Farina, Mesin, Martina & Merletti (2004, IEEE Trans Biomed Eng
+51:415): angular harmonics ``n`` take the place of ``k_x``, the radial solutions are modified
+Bessel functions ``I_n``, ``K_n`` (log-scaled, with the Debye expansion for high orders), and
+the source radius enters through the inner solution instead of one exponential
+(:func:`cylinder_transfer`). Arc lengths on the skin (electrodes) and on the muscle surface
+(territories) become angles. It tends to the planar model as the limb radius grows
+(tests/test_muap.py).
+
 Approximation, stated: every fibre of a unit is the unit's canonical fibre translated along ``z``
 by its end-plate offset, so the fibre ends move with the end-plate (tendon-end scatter equals
 end-plate scatter, a few mm) rather than being drawn independently.
@@ -52,12 +63,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.special import j1
+from scipy.special import ive, j1, kve
 
 from ..config import Config, ConfigError, param
 
 __all__ = ["MuapConfig", "UnitGeometry", "MuapTemplates", "rosenfalck_vm_mv", "transfer_function",
-           "fibre_current_spectrum", "place_units", "unit_templates", "muap_templates",
+           "cylinder_transfer", "fibre_current_spectrum", "place_units", "unit_templates",
+           "muap_templates",
            "cache_dir", "TEMPLATE_VERSION"]
 
 #: Bumped whenever the template computation changes, so stale cache entries are never reused.
@@ -80,11 +92,20 @@ class MuapConfig(Config):
     Defaults: conductivities and layer thicknesses of Farina & Merletti (2001); fibre length and
     innervation-zone spread in the range of Jacobson et al. (1992) scaled to a ~12 cm muscle;
     20 fibres/mm² within a territory (Fuglevand, Winter & Patla 1993); fibre diameter 50 µm and
-    intracellular conductivity 1.01 S/m (Farina & Merletti 2001).
+    intracellular conductivity 1.01 S/m (Farina & Merletti 2001). The cylindrical limb (radius
+    40 mm, bone 7 mm, bone conductivity 0.02 S/m) follows Farina et al. (2004); PHYSIOLOGY.md
+    lists their muscle conductivities (0.09 radial / 0.4 axial) for that geometry.
     """
 
     section = "emg.muap"
 
+    geometry: str = param("planar", choices=("planar", "cylindrical"),
+                          doc="planar (Farina & Merletti 2001) or cylindrical limb (Farina et al. 2004)")
+    limb_radius_mm: float = param(40.0, lo=10.0, hi=10_000.0, unit="mm",
+                                  doc="skin-surface radius of the cylindrical limb")
+    bone_radius_mm: float = param(7.0, lo=0.0, hi=100.0, unit="mm",
+                                  doc="bone radius of the cylindrical limb (0 = no bone)")
+    bone_conductivity_s_m: float = param(0.02, lo=1e-4, hi=10.0, unit="S/m")
     skin_thickness_mm: float = param(1.0, lo=0.0, hi=5.0, unit="mm")
     fat_thickness_mm: float = param(3.0, lo=0.0, hi=30.0, unit="mm")
     skin_conductivity_s_m: float = param(1.0, lo=1e-3, hi=10.0, unit="S/m", lo_open=True)
@@ -109,6 +130,18 @@ class MuapConfig(Config):
     intracellular_conductivity_s_m: float = param(1.01, lo=0.1, hi=10.0, unit="S/m")
 
     def validate(self) -> None:
+        if self.geometry == "cylindrical":
+            inner = self.limb_radius_mm - self.d0_mm - self.muscle_thickness_mm
+            if inner < self.bone_radius_mm:
+                raise ConfigError(
+                    f"emg.muap.muscle_thickness_mm = {self.muscle_thickness_mm} reaches radius "
+                    f"{inner:g} mm, inside the bone (emg.muap.bone_radius_mm = {self.bone_radius_mm}); "
+                    f"allowed skin + fat + muscle <= limb_radius_mm - bone_radius_mm = "
+                    f"{self.limb_radius_mm - self.bone_radius_mm:g} mm")
+            if self.muscle_width_mm > 2 * math.pi * (self.limb_radius_mm - self.d0_mm):
+                raise ConfigError(
+                    f"emg.muap.muscle_width_mm = {self.muscle_width_mm} is longer than the muscle's "
+                    f"circumference {2 * math.pi * (self.limb_radius_mm - self.d0_mm):.1f} mm")
         half = self.fibre_length_mm / 2
         if abs(self.iz_position_mm) + self.iz_band_mm / 2 + 3 * self.endplate_spread_mm >= half - 5:
             raise ConfigError(
@@ -246,6 +279,117 @@ def transfer_function(kx: np.ndarray, kz: np.ndarray, cfg: MuapConfig) -> tuple[
     return h0, km
 
 
+#: Orders from which the Debye expansion replaces scipy's scaled Bessel functions (which
+#: underflow when the order is much larger than the argument).
+_DEBYE_ORDER = 30
+
+
+def _log_bessel(n: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log I_n(x)`` and ``log K_n(x)`` for integer ``n >= 0`` and ``x > 0``, without underflow.
+
+    Low orders use ``scipy.special.ive``/``kve``; orders >= 30 the uniform (Debye) expansion to
+    third order (Abramowitz & Stegun 9.7.7–9.7.8), relative error < 1e-6 there.
+    """
+    n = np.asarray(n, dtype=float)
+    x = np.asarray(x, dtype=float)
+    low = n < _DEBYE_ORDER
+    with np.errstate(divide="ignore", invalid="ignore"):
+        li_low = np.log(ive(n, x)) + x
+        lk_low = np.log(kve(n, x)) - x
+        nu = np.where(low, _DEBYE_ORDER, n)
+        z = x / nu
+        sq = np.sqrt(1 + z * z)
+        eta = sq + np.log(z / (1 + sq))
+        t = 1 / sq
+        u1 = (3 * t - 5 * t**3) / 24
+        u2 = (81 * t**2 - 462 * t**4 + 385 * t**6) / 1152
+        u3 = (30375 * t**3 - 369603 * t**5 + 765765 * t**7 - 425425 * t**9) / 414720
+        base = -0.25 * np.log1p(z * z)
+        li_hi = nu * eta - 0.5 * np.log(2 * math.pi * nu) + base + np.log1p(u1 / nu + u2 / nu**2 + u3 / nu**3)
+        lk_hi = -nu * eta + 0.5 * np.log(math.pi / (2 * nu)) + base + np.log1p(-u1 / nu + u2 / nu**2 - u3 / nu**3)
+    return np.where(low, li_low, li_hi), np.where(low, lk_low, lk_hi)
+
+
+def _log_derivatives(n: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``I_n'(x)/I_n(x)`` and ``K_n'(x)/K_n(x)`` (recurrences ``I_n' = I_{n+1} + n I_n/x``,
+    ``K_n' = -K_{n+1} + n K_n/x``)."""
+    li0, lk0 = _log_bessel(n, x)
+    li1, lk1 = _log_bessel(n + 1, x)
+    return np.exp(li1 - li0) + n / x, -np.exp(lk1 - lk0) + n / x
+
+
+def _radial_step(n: np.ndarray, k: np.ndarray, sigma: float, r_from: float | np.ndarray,
+                 r_to: float | np.ndarray, y_from: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Carry the admittance ``Y = σ_r ∂Φ/∂r / Φ`` across a layer from ``r_from`` to ``r_to``.
+
+    The layer solution is ``A I_n(kr) + B K_n(kr)``, written in Bessel functions normalised at
+    ``r_from`` so that nothing overflows. Returns ``(Y(r_to), Φ(r_to)/Φ(r_from))``.
+    """
+    xf, xt = k * r_from, k * r_to
+    i_f, k_f = _log_derivatives(n, xf)
+    i_t, k_t = _log_derivatives(n, xt)
+    a = (y_from / (sigma * k) - k_f) / (i_f - k_f)
+    b = 1.0 - a
+    li_f, lk_f = _log_bessel(n, xf)
+    li_t, lk_t = _log_bessel(n, xt)
+    i_hat = np.exp(li_t - li_f)
+    k_hat = np.exp(lk_t - lk_f)
+    phi = a * i_hat + b * k_hat
+    q = sigma * k * (a * i_hat * i_t + b * k_hat * k_t)
+    return q / phi, phi
+
+
+def cylinder_transfer(n: np.ndarray, kz: np.ndarray, r_mm: np.ndarray, cfg: MuapConfig) -> np.ndarray:
+    """Layered cylindrical volume conductor (bone, anisotropic muscle, fat, skin; Farina et al. 2004).
+
+    Parameters
+    ----------
+    n
+        Angular harmonics (integers), broadcastable with ``kz``.
+    kz
+        Spatial angular frequencies along the fibres (rad/mm), > 0.
+    r_mm
+        Radii of the point sources in the muscle (mm), shape ``(R,)``.
+    cfg
+        Layer radii and conductivities.
+
+    Returns
+    -------
+    ndarray, shape (R, *broadcast(n, kz).shape)
+        Skin-surface potential per unit current (Ω·mm, the angular-series/``k_z`` transform):
+        ``φ(θ, z) = (1/2π) Σ_n (1/2π) ∫ Φ e^{i(nθ + k_z z)} dk_z``. It follows from the source
+        jump ``σ_r [∂Φ/∂r] = -1/r_0`` between the inner solution (regular in the bone) and the
+        outer one (insulated skin): ``Φ_s = (U(R_s)/U(r_0)) / (r_0 (Y_in - Y_out))``.
+    """
+    s_mm = 1e-3
+    n, kz = np.broadcast_arrays(np.abs(np.asarray(n, dtype=float)), np.asarray(kz, dtype=float))
+    st, sl = cfg.muscle_conductivity_trans_s_m * s_mm, cfg.muscle_conductivity_long_s_m * s_mm
+    km = kz * math.sqrt(sl / st)
+    r_skin = cfg.limb_radius_mm
+    r_fat = r_skin - cfg.skin_thickness_mm
+    r_mus = r_fat - cfg.fat_thickness_mm
+    # Outer solution: insulated skin (Y = 0) carried inwards through skin and fat.
+    y_out = np.zeros(n.shape)
+    gain = np.ones(n.shape)  # U(R_s) / U(r)
+    for r_a, r_b, sig in ((r_skin, r_fat, cfg.skin_conductivity_s_m * s_mm),
+                          (r_fat, r_mus, cfg.fat_conductivity_s_m * s_mm)):
+        if r_a > r_b:
+            y_out, ratio = _radial_step(n, kz, sig, r_a, r_b, y_out)
+            gain = gain / ratio
+    out = np.empty((len(r_mm),) + n.shape)
+    for i, r0 in enumerate(np.asarray(r_mm, dtype=float)):
+        y_o, ratio = _radial_step(n, km, st, r_mus, r0, y_out) if r0 < r_mus else (y_out, 1.0)
+        if cfg.bone_radius_mm > 0:
+            i_b, _ = _log_derivatives(n, kz * cfg.bone_radius_mm)
+            y_bone = cfg.bone_conductivity_s_m * s_mm * kz * i_b
+            y_i, _ = _radial_step(n, km, st, cfg.bone_radius_mm, r0, y_bone)
+        else:
+            i_0, _ = _log_derivatives(n, km * r0)
+            y_i = st * km * i_0
+        out[i] = gain / ratio / (r0 * (y_i - y_o))
+    return out
+
+
 def _poly_exp_integral(a: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
     """Exact ``∫_{s0}^{s1} (3s² - s³) e^{a s} ds`` (vectorised, complex ``a`` with Re a < 0)."""
     def antider(s: np.ndarray) -> np.ndarray:
@@ -358,7 +502,7 @@ def place_units(n_fibres: np.ndarray, cfg: MuapConfig, rng: np.random.Generator)
 
 
 def _lattice(cfg: MuapConfig, ex: np.ndarray, ez: np.ndarray,
-             k_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
+             k_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Spatial-frequency lattice: periods long enough that periodic images are >= 120 mm away.
 
     The discrete inverse transform sums periodic copies of the muscle; at 120 mm they change the
@@ -375,7 +519,7 @@ def _lattice(cfg: MuapConfig, ex: np.ndarray, ez: np.ndarray,
     nkz = int(k_max / dkz)
     kx = np.arange(-nkx, nkx + 1) * dkx
     kz = np.arange(1, nkz + 1) * dkz  # k_z > 0 only: the field is real (Hermitian symmetry)
-    return kx, kz, lx * lz
+    return kx, kz, lx, lz
 
 
 def unit_templates(geom: UnitGeometry, cv_m_s: np.ndarray, cfg: MuapConfig, ex_mm: np.ndarray,
@@ -412,23 +556,41 @@ def unit_templates(geom: UnitGeometry, cv_m_s: np.ndarray, cfg: MuapConfig, ex_m
     """
     ex = np.asarray(ex_mm, dtype=float)
     ez = np.asarray(ez_mm, dtype=float)
-    kx, kz, area = _lattice(cfg, ex, ez, k_scale)
-    KX, KZ = np.meshgrid(kx, kz, indexing="ij")
-    h0, km = transfer_function(KX, KZ, cfg)
-    q = 1j * KZ * h0
+    kx, kz, lx, lz = _lattice(cfg, ex, ez, k_scale)
+    area = lx * lz
+    node_y = cfg.d0_mm + np.arange(0, cfg.muscle_thickness_mm + _DEPTH_STEP_MM, _DEPTH_STEP_MM)
+    if cfg.geometry == "planar":
+        KX, KZ = np.meshgrid(kx, kz, indexing="ij")
+        h0, km = transfer_function(KX, KZ, cfg)
+        q = 1j * KZ * h0
+        # Depth attenuation below the fat at every node, computed once.
+        att = np.exp(-km[None] * (node_y - cfg.d0_mm)[:, None, None]).astype(np.float32)
+        electrode_t = ex                               # transverse coordinate: x (mm)
+        fibre_scale = 1.0
+    else:
+        # Angular harmonics n replace k_x; arc lengths map to angles at the skin (electrodes)
+        # and at the muscle surface (fibres, so the muscle width is its arc there).
+        r_skin = cfg.limb_radius_mm
+        n_max = int(math.ceil(kx[-1] * r_skin))
+        kx = np.arange(-n_max, n_max + 1, dtype=float)
+        KX, KZ = np.meshgrid(kx, kz, indexing="ij")
+        half = cylinder_transfer(np.arange(n_max + 1)[:, None], kz[None, :], r_skin - node_y, cfg)
+        att = np.concatenate([half[:, :0:-1], half], axis=1).astype(np.float32)  # Φ(-n) = Φ(n)
+        q = 1j * KZ + 0j
+        area = 2 * math.pi * lz
+        electrode_t = ex / r_skin                      # transverse coordinate: angle (rad)
+        fibre_scale = 1.0 / (r_skin - cfg.d0_mm)
+        KX = KX / r_skin                               # tangential spatial frequency at the skin
     if electrode_diameter_mm > 0:
         kr = np.hypot(KX, KZ) * electrode_diameter_mm / 2
         q = q * np.where(kr > 1e-12, 2 * j1(kr) / np.maximum(kr, 1e-12), 1.0)
     # Inverse transform evaluated only at the electrodes: e^{i kx x_e}, e^{i kz z_e}.
-    px = np.exp(1j * np.outer(ex, kx))                 # (E, Kx)
+    px = np.exp(1j * np.outer(electrode_t, kx))        # (E, Kx)
     pz = np.exp(1j * np.outer(ez, kz))                 # (E, Kz)
     t = np.arange(n_lags) / fs_hz
     n_units = geom.x_mm.size
     out = np.zeros((n_units, ex.size, n_lags))
     bounds = np.searchsorted(geom.fibre_unit, np.arange(n_units + 1))
-    node_y = cfg.d0_mm + np.arange(0, cfg.muscle_thickness_mm + _DEPTH_STEP_MM, _DEPTH_STEP_MM)
-    # Depth attenuation below the fat at every node, computed once.
-    att = np.exp(-km[None] * (node_y - cfg.d0_mm)[:, None, None]).astype(np.float32)
     iterator = range(n_units)
     if progress:
         from tqdm import tqdm
@@ -437,7 +599,7 @@ def unit_templates(geom: UnitGeometry, cv_m_s: np.ndarray, cfg: MuapConfig, ex_m
         sl = slice(bounds[u], bounds[u + 1])
         if bounds[u] == bounds[u + 1]:
             continue
-        fx = geom.fibre_x_mm[sl]
+        fx = geom.fibre_x_mm[sl] * fibre_scale
         fz = geom.fibre_z_mm[sl] + geom.iz_mm[u]
         # Linear interpolation of the depth attenuation between nodes _DEPTH_STEP_MM apart.
         pos = (geom.fibre_depth_mm[sl] - cfg.d0_mm) / _DEPTH_STEP_MM
@@ -457,7 +619,8 @@ def unit_templates(geom: UnitGeometry, cv_m_s: np.ndarray, cfg: MuapConfig, ex_m
         b = (px @ k_unit) * pz                          # (E, Kz)
         jhat = fibre_current_spectrum(kz, t, float(cv_m_s[u]), float(geom.l_right_mm[u]),
                                       float(geom.l_left_mm[u]), cfg)   # (T, Kz)
-        # 2 Re(...) for the k_z < 0 half; 1/(Lx Lz) for the discrete inverse transform; V -> µV.
+        # 2 Re(...) for the k_z < 0 half; 1/(Lx Lz) (planar) or 1/(2π Lz) (cylinder) for the
+        # discrete inverse transform; V -> µV.
         out[u] = (2e6 / area) * np.real(b @ jhat.T)
     return out
 
