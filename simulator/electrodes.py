@@ -229,7 +229,21 @@ def montage_matrix(cfg: GridConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def build_electrodes(cfg: GridConfig, iz_mm: float = 0.0) -> Electrodes:
-    """Place the grid and build its montage (see :func:`electrode_positions`, :func:`montage_matrix`)."""
+    """Place the grid and build its montage.
+
+    Parameters
+    ----------
+    cfg
+        Grid configuration.
+    iz_mm
+        Innervation-zone position along the fibres (mm), over which the grid is centred.
+
+    Returns
+    -------
+    Electrodes
+        Recorded-channel positions (mm), grid indices, monopolar positions and montage matrix
+        (see :func:`electrode_positions`, :func:`montage_matrix`).
+    """
     x, z, _, _ = electrode_positions(cfg, iz_mm)
     m, row, col = montage_matrix(cfg)
     # A differential channel "sits" at the centroid of the electrodes it uses.

@@ -46,7 +46,8 @@ class EmgConfig(Config):
 
     fs_hz: float = param(2048.0, lo=200.0, hi=100_000.0, unit="Hz", doc="EMG sampling rate")
     snr_db: float = param(20.0, lo=-40.0, hi=120.0, unit="dB",
-                          doc="signal-to-noise ratio (mean power over channels and time)")
+                          doc="signal-to-noise ratio (mean power over channels and time; "
+                              "power-line interference not counted)")
     coloured_fraction: float = param(0.5, lo=0.0, hi=1.0,
                                      doc="share of the noise power that is band-limited physiological noise")
     coloured_band_hz: tuple[float, float] = param((10.0, 150.0), lo=0.1, hi=50_000.0, unit="Hz",
@@ -103,12 +104,35 @@ def check_grid_fits(grid: GridConfig, muap: MuapConfig) -> None:
 
 
 def grid_electrodes(grid: GridConfig, muap: MuapConfig) -> Electrodes:
-    """Electrodes of ``grid`` placed over the innervation zone of the muscle of ``muap``."""
+    """Electrodes of ``grid`` placed over the innervation zone of the muscle of ``muap``.
+
+    Parameters
+    ----------
+    grid
+        Grid shape, placement (mm, deg) and montage.
+    muap
+        Muscle model (its ``iz_position_mm`` centres the grid).
+
+    Returns
+    -------
+    Electrodes
+    """
     return build_electrodes(grid, muap.iz_position_mm)
 
 
 def amplifier_sos(cfg: EmgConfig) -> np.ndarray | None:
-    """Second-order sections of the amplifier band-pass (causal Butterworth), or None if flat."""
+    """Amplifier band-pass as second-order sections.
+
+    Parameters
+    ----------
+    cfg
+        ``highpass_hz``/``lowpass_hz`` (Hz, 0 = edge off), ``filter_order``, ``fs_hz``.
+
+    Returns
+    -------
+    ndarray or None
+        Causal Butterworth SOS at ``fs_hz``, or None when both edges are off.
+    """
     parts = []
     if cfg.highpass_hz > 0:
         parts.append(scipy.signal.butter(cfg.filter_order, cfg.highpass_hz, "highpass",
@@ -205,7 +229,18 @@ def make_noise(n_samples: int, n_channels: int, cfg: EmgConfig, rng: np.random.G
 
 
 def snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
-    """SNR (dB) = 10 log10(mean signal power / mean noise power), over all channels and samples."""
+    """Signal-to-noise ratio over all channels and samples.
+
+    Parameters
+    ----------
+    signal, noise
+        Arrays of the same shape (µV).
+
+    Returns
+    -------
+    float
+        ``10 log10(mean(signal²) / mean(noise²))`` in dB.
+    """
     return float(10 * np.log10(np.mean(np.square(signal)) / np.mean(np.square(noise))))
 
 

@@ -626,7 +626,14 @@ def unit_templates(geom: UnitGeometry, cv_m_s: np.ndarray, cfg: MuapConfig, ex_m
 
 
 def cache_dir() -> Path:
-    """Folder of the template cache: ``$MNPOOL_CACHE`` or ``~/.cache/mnpool``."""
+    """Folder of the template cache.
+
+    Returns
+    -------
+    Path
+        ``$MNPOOL_CACHE`` if set, else ``~/.cache/mnpool``. Entries are ``<hash>.npz`` files,
+        safe to delete at any time.
+    """
     env = os.environ.get("MNPOOL_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "mnpool"
 
