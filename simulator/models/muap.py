@@ -64,6 +64,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.special import ive, j1, kve
+from threadpoolctl import threadpool_limits
 
 from ..config import Config, ConfigError, param
 
@@ -595,34 +596,46 @@ def unit_templates(geom: UnitGeometry, cv_m_s: np.ndarray, cfg: MuapConfig, ex_m
     if progress:
         from tqdm import tqdm
         iterator = tqdm(iterator, desc="MUAP templates", unit="unit")
-    for u in iterator:
-        sl = slice(bounds[u], bounds[u + 1])
-        if bounds[u] == bounds[u + 1]:
-            continue
-        fx = geom.fibre_x_mm[sl] * fibre_scale
-        fz = geom.fibre_z_mm[sl] + geom.iz_mm[u]
-        # Linear interpolation of the depth attenuation between nodes _DEPTH_STEP_MM apart.
-        pos = (geom.fibre_depth_mm[sl] - cfg.d0_mm) / _DEPTH_STEP_MM
-        i0 = np.clip(np.floor(pos).astype(int), 0, node_y.size - 2)
-        w1 = pos - i0
-        # Single precision for the fibre sums (the bulk of the work): ~1e-6 relative error.
-        exf = np.exp(-1j * np.outer(kx, fx)).astype(np.complex64)   # (Kx, F)
-        ezf = np.exp(-1j * np.outer(fz, kz)).astype(np.complex64)   # (F, Kz)
-        k_unit = np.zeros(q.shape, dtype=np.complex128)
-        for node in np.unique(np.concatenate([i0, i0 + 1])):
-            w = np.where(i0 == node, 1 - w1, 0.0) + np.where(i0 + 1 == node, w1, 0.0)
-            sel = w > 0
-            if not sel.any():
-                continue
-            k_unit += att[node] * ((exf[:, sel] * w[sel].astype(np.float32)) @ ezf[sel])
-        k_unit *= q
-        b = (px @ k_unit) * pz                          # (E, Kz)
-        jhat = fibre_current_spectrum(kz, t, float(cv_m_s[u]), float(geom.l_right_mm[u]),
-                                      float(geom.l_left_mm[u]), cfg)   # (T, Kz)
-        # 2 Re(...) for the k_z < 0 half; 1/(Lx Lz) (planar) or 1/(2π Lz) (cylinder) for the
-        # discrete inverse transform; V -> µV.
-        out[u] = (2e6 / area) * np.real(b @ jhat.T)
+    # The per-unit products are small: multi-threaded BLAS gains nothing on them and, on a
+    # machine whose cores are busy, its spinning threads made this loop >10x slower (measured).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for u in iterator:
+            _one_unit(u, out, geom, bounds, cv_m_s, cfg, node_y, att, q, kx, kz, px, pz, t, area,
+                      fibre_scale)
     return out
+
+
+def _one_unit(u: int, out: np.ndarray, geom: UnitGeometry, bounds: np.ndarray, cv_m_s: np.ndarray,
+              cfg: MuapConfig, node_y: np.ndarray, att: np.ndarray, q: np.ndarray, kx: np.ndarray,
+              kz: np.ndarray, px: np.ndarray, pz: np.ndarray, t: np.ndarray, area: float,
+              fibre_scale: float) -> None:
+    """Template of unit ``u`` into ``out[u]`` (see :func:`unit_templates` for the method)."""
+    sl = slice(bounds[u], bounds[u + 1])
+    if bounds[u] == bounds[u + 1]:
+        return
+    fx = geom.fibre_x_mm[sl] * fibre_scale
+    fz = geom.fibre_z_mm[sl] + geom.iz_mm[u]
+    # Linear interpolation of the depth attenuation between nodes _DEPTH_STEP_MM apart.
+    pos = (geom.fibre_depth_mm[sl] - cfg.d0_mm) / _DEPTH_STEP_MM
+    i0 = np.clip(np.floor(pos).astype(int), 0, node_y.size - 2)
+    w1 = pos - i0
+    # Single precision for the fibre sums (the bulk of the work): ~1e-6 relative error.
+    exf = np.exp(-1j * np.outer(kx, fx)).astype(np.complex64)   # (Kx, F)
+    ezf = np.exp(-1j * np.outer(fz, kz)).astype(np.complex64)   # (F, Kz)
+    k_unit = np.zeros(q.shape, dtype=np.complex128)
+    for node in np.unique(np.concatenate([i0, i0 + 1])):
+        w = np.where(i0 == node, 1 - w1, 0.0) + np.where(i0 + 1 == node, w1, 0.0)
+        sel = w > 0
+        if not sel.any():
+            continue
+        k_unit += att[node] * ((exf[:, sel] * w[sel].astype(np.float32)) @ ezf[sel])
+    k_unit *= q
+    b = (px @ k_unit) * pz                          # (E, Kz)
+    jhat = fibre_current_spectrum(kz, t, float(cv_m_s[u]), float(geom.l_right_mm[u]),
+                                  float(geom.l_left_mm[u]), cfg)   # (T, Kz)
+    # 2 Re(...) for the k_z < 0 half; 1/(Lx Lz) (planar) or 1/(2π Lz) (cylinder) for the
+    # discrete inverse transform; V -> µV.
+    out[u] = (2e6 / area) * np.real(b @ jhat.T)
 
 
 def cache_dir() -> Path:
