@@ -313,6 +313,7 @@ def synthesize(activity: xr.Dataset, cfg: EmgConfig | None = None, *, seed: int 
     fs_force = check_activity(activity)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
+        cache = False  # a one-off seed would only fill the cache with entries never read again
     n_fibres = np.asarray(activity["n_fibres"].values, dtype=int)
     cv = np.asarray(activity["fibre_cv_m_s"].values, dtype=float)
     el = grid_electrodes(cfg.grid, cfg.muap)
@@ -411,6 +412,5 @@ def _recording(activity: xr.Dataset, cfg: EmgConfig, seed: int, el: Electrodes, 
         "grid_shape": [int(rows), int(cols)],
         "config": cfg.to_dict(),
         "seed": int(seed),
-        "templates_from_cache": bool(tpl.from_cache),
     })
     return xr.Dataset(data, coords=coords, attrs=attrs)
