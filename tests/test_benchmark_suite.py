@@ -69,12 +69,10 @@ def test_external_formats_score_roa_one(rec, rec_file, tmp_path, name, writer):
 
 def test_exports_from_the_emg_branch_score_roa_one(rec, rec_file, tmp_path):
     io = pytest.importorskip("simulator.io")
-    exporters = [getattr(io, n) for n in ("export_openhdemg", "export_muedit") if hasattr(io, n)]
-    if not exporters:
-        pytest.skip("simulator.io has no exporters yet (EMG issue)")
-    for i, export in enumerate(exporters):
-        path = export(rec, tmp_path / f"e{i}")
+    for export, name in ((io.export_openhdemg, "truth.json"), (io.export_muedit, "truth.mat")):
+        path = export(rec, tmp_path / name)
         sc = bm.score_file(rec_file, path)
+        assert sc.sizes["unit"] > 0
         assert (sc["roa"].values == 1.0).all()
 
 

@@ -37,8 +37,12 @@ def test_isolated_twitch_shape_in_brian2():
     from simulator.simulation import Calibration, simulate, unit_table
     from tests.conftest import small_config
 
+    from simulator.inputs.afferent import AfferentConfig
+    from simulator.models.interneurons import InterneuronConfig
     cfg = small_config(n_units=3, shape="constant", control="excitation", level=0.0,
-                       rest_s=0.0, plateau_s=0.6, rest_after_s=0.0)
+                       rest_s=0.0, plateau_s=0.6, rest_after_s=0.0).replace(
+        afferent=AfferentConfig(resting_rate_hz=0.0),
+        interneurons=InterneuronConfig(reciprocal_inhibition=0.0))
     props = unit_table(cfg)
     n_in = int(round(cfg.task.duration_s / 1e-3)) + 1
     pulse = np.zeros(n_in)
