@@ -94,6 +94,13 @@ def unit_table(cfg: SimulationConfig) -> dict[str, np.ndarray]:
     props = unit_properties(cfg.pool)
     props.update(passive_properties(props, cfg.motoneuron))
     props["rst_weight"] = reticulospinal.motoneuron_profile(props["size_index"], cfg.reticulospinal)
+    # Synaptic efficacies are calibrated on the reference subject: with default pathway weights
+    # each unit's summed descending weight is 1, so it is recruited at its designed excitation;
+    # pathway changes (RST share, site adaptations) then shift recruitment from there.
+    ref = SimulationConfig(pool=cfg.pool)
+    ref_rst = reticulospinal.motoneuron_profile(props["size_index"], ref.reticulospinal)
+    k = pathway_constants(ref)
+    props["w_exc"] = props["w_exc"] / (k["B_CM"] + k["B_RST"] * ref_rst + k["B_IN"])
     props["g_ia"] = afferent.monosynaptic_conductance(props["input_conductance_us"], cfg.afferent)
     props["ia_epsp_conductance_us"] = props["g_ia"] * 1e6
     props["twitch_n"] = props["twitch_n"] * cfg.muscle.twitch_scale

@@ -38,7 +38,7 @@ class InterneuronConfig(Config):
     interneuron_fraction: float = param(0.15, lo=0.0, hi=0.9, doc=(
         "f_IN: fraction of descending excitation relayed by excitatory interneurons"))
     tau_ms: float = param(10.0, lo=0.5, hi=500.0, unit="ms", doc="time constant of excitatory interneurons")
-    ia_to_interneuron: float = param(0.5, lo=0.0, hi=10.0, doc=(
+    ia_to_interneuron: float = param(0.1, lo=0.0, hi=10.0, doc=(
         "Ia drive of excitatory interneurons relative to the descending drive (oligosynaptic path)"))
     renshaw_gain: float = param(0.04, lo=0.0, hi=2.0, doc=(
         "Renshaw inhibition (in units of maximal excitation) at the reference pool rate"))
