@@ -34,6 +34,9 @@ def _simulate_args(p: argparse.ArgumentParser) -> None:
     add_common(p)
     p.add_argument("--engine", choices=("runtime", "standalone"), default=None,
                    help="Brian2 engine (overrides the config's)")
+    p.add_argument("--emg", action="store_true",
+                   help="also synthesise the HD-sEMG recording (settings: [emg] table and flags below)")
+    add_emg_arguments(p)
 
 
 @register("simulate", "Simulate a motoneuron pool performing a task; write the activity Dataset and figures",
@@ -42,20 +45,31 @@ def run_simulate(args: argparse.Namespace) -> int:
     """``mnpool simulate --config FILE --out DIR [--seed N] [--engine E]``."""
     from .simulation import load_config
     cfg = load_config(args.config, seed=args.seed, engine=args.engine)
+    emg = None
+    if args.emg:  # validate the EMG settings before the (long) simulation
+        emg_cfg = emg_config_from_args(args)
+        emg = (emg_cfg, check_emg_outputs(emg_cfg, args.format), not args.no_figures)
     out = _prepare_out(args.out)
-    return _simulate_and_write(cfg, out, progress=not args.quiet)
+    return _simulate_and_write(cfg, out, progress=not args.quiet, emg=emg)
 
 
-def _simulate_and_write(cfg, out: Path, *, progress: bool) -> int:  # noqa: ANN001
+def _simulate_and_write(cfg, out: Path, *, progress: bool, emg=None) -> int:  # noqa: ANN001
+    """Simulate, then write the activity Dataset, its figures, the config and (optionally) the
+    EMG recording into a staging folder that is moved into ``out`` only when all succeeded."""
     from .io import save_netcdf
-    from .plotting import plot_activity, save_figure
+    from .plotting import plot_activity, plot_pathways, save_figure
     from .simulation import simulate
     ds = simulate(cfg, progress=progress)
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         staging = Path(tmp)
         save_netcdf(ds, staging / "activity.nc")
         save_figure(plot_activity(ds), staging / "activity.png")
+        save_figure(plot_pathways(ds), staging / "pathways.png")
         (staging / "config.toml").write_text(_to_toml(cfg.to_dict()))
+        if emg is not None:
+            emg_cfg, formats, figures = emg
+            emg_outputs(ds, emg_cfg, staging, formats, seed=cfg.seed, progress=progress,
+                        figures=figures)
         _publish(staging, out)
     if progress:
         print(f"wrote {out / 'activity.nc'} ({ds.sizes['spike']} spikes, {ds.sizes['unit']} units) "
@@ -86,14 +100,17 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-@register("demo", "Default scenario end to end: 200-unit pool, 30 %%MVC trapezoid, Dataset and figures",
+@register("demo", "Default scenario end to end: 200-unit pool, 30 %%MVC trapezoid, HD-sEMG, figures",
           _demo_args)
 def run_demo(args: argparse.Namespace) -> int:
     """``mnpool demo [--out DIR]``: the default trapezoid at 30 %MVC on a 200-unit pool."""
+    from .emg import EmgConfig
     from .simulation import SimulationConfig
     cfg = SimulationConfig(seed=args.seed)
     out = _prepare_out(args.out)
-    return _simulate_and_write(cfg, out, progress=not args.quiet)
+    emg_cfg = EmgConfig()
+    return _simulate_and_write(cfg, out, progress=not args.quiet,
+                               emg=(emg_cfg, check_emg_outputs(emg_cfg, "netcdf"), True))
 
 
 # ---- decomposition, scoring and benchmark suites (validation package)

@@ -12,7 +12,7 @@ import xarray as xr
 
 from . import measures
 
-__all__ = ["plot_activity", "save_figure", "plot_emg_channels", "plot_rms_map", "plot_muap_grid",
+__all__ = ["plot_activity", "plot_pathways", "save_figure", "plot_emg_channels", "plot_rms_map", "plot_muap_grid",
            "emg_figures"]
 
 
@@ -75,6 +75,52 @@ def plot_activity(ds: xr.Dataset, *, max_units: int = 60, rate_window_s: float =
     title = (f"{n} motor units, MVC {ds.attrs.get('mvc_n', float('nan')):.0f} N, "
              f"seed {ds.attrs.get('seed')}, engine {ds.attrs.get('engine')}")
     axes[0].set_title(title, fontsize=10)
+    fig.align_ylabels(axes)
+    return fig
+
+
+#: Pathway currents of an activity Dataset and their colours.
+PATHWAY_VARIABLES = {
+    "current_corticomotoneuronal": ("corticomotoneuronal", "tab:blue"),
+    "current_reticulospinal": ("reticulospinal", "tab:orange"),
+    "current_spinal": ("spinal interneurons", "tab:green"),
+    "current_ia": ("Ia monosynaptic", "tab:purple"),
+    "current_inhibition": ("inhibition (Renshaw, reciprocal)", "tab:red"),
+}
+
+
+def plot_pathways(ds: xr.Dataset, *, smooth_s: float = 0.05):
+    """Synaptic current of each pathway into the first- and last-recruited unit, with force.
+
+    Parameters
+    ----------
+    ds
+        Activity Dataset (it records the pathway currents of units 0 and N-1).
+    smooth_s
+        Moving-average window applied to the currents for display [s].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    t = ds["time"].values
+    n = max(1, int(round(smooth_s / (t[1] - t[0])))) if t.size > 1 else 1
+    kernel = np.ones(n) / n
+    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    labels = ("low-threshold unit (first recruited)", "high-threshold unit (last recruited)")
+    for ax, k, label in zip(axes[:2], range(2), labels):
+        for var, (name, colour) in PATHWAY_VARIABLES.items():
+            if var in ds:
+                ax.plot(t, np.convolve(ds[var].values[k], kernel, mode="same"), color=colour,
+                        lw=1, label=name)
+        ax.axhline(0, color="0.6", lw=0.5)
+        ax.set_ylabel("current (nA)")
+        ax.set_title(f"{label}: unit {int(ds['pathway_unit'].values[k])}", fontsize=9)
+    axes[0].legend(fontsize=7, frameon=False, ncol=2)
+    axes[2].plot(t, ds["force_mvc"].values, color="k", lw=1)
+    axes[2].set_ylabel("force (%MVC)")
+    axes[2].set_xlabel("time (s)")
     fig.align_ylabels(axes)
     return fig
 

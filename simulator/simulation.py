@@ -79,10 +79,16 @@ class SimulationConfig(Config):
                               f"dt_ms = {self.dt_ms:g}")
 
 
+#: Top-level TOML tables that belong to other stages (EMG, decomposition, sweeps).
+OTHER_TABLES = ("emg", "decomposition", "sweep")
+
+
 def load_config(path: str | None, **overrides: Any) -> SimulationConfig:
     """Read a TOML configuration (defaults if ``path`` is None) and apply top-level overrides."""
     from .config import load_toml
     data = load_toml(path) if path else {}
+    # tables read by other stages of the pipeline share the file
+    data = {k: v for k, v in data.items() if k not in OTHER_TABLES}
     cfg = SimulationConfig.from_dict(data)
     clean = {k: v for k, v in overrides.items() if v is not None}
     return cfg.replace(**clean) if clean else cfg
@@ -222,9 +228,9 @@ class Calibration:
 
 
 def _subject_key(cfg: SimulationConfig) -> str:
-    text = json.dumps({k: cfg.to_dict()[k] for k in ("pool", "motoneuron", "drive", "seed", "dt_ms",
-                                                     "calibration_ramp_s", "calibration_hold_s")},
-                      sort_keys=True)
+    # everything but the task and the engine (both engines give the same answer) defines the subject
+    subject = {k: v for k, v in cfg.to_dict().items() if k not in ("task", "engine")}
+    text = json.dumps(subject, sort_keys=True)
     return hashlib.sha1((text + Structure(1, 1.0).key()).encode()).hexdigest()[:16]
 
 
