@@ -37,6 +37,7 @@ import itertools
 import json
 import os
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,13 +50,24 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from simulator.config import ConfigError, load_toml
 from simulator.simulation import SimulationConfig
 
-__all__ = ["DEFAULT_FUNCTION", "DEFAULT_MEASURE", "CONNECT_TIMEOUT_S", "Sweep", "SweepTask",
+__all__ = ["DEFAULT_FUNCTION", "DEFAULT_MEASURE", "SUMMARY_MEASURES", "CONNECT_TIMEOUT_S", "Sweep", "SweepTask",
            "SweepResult", "TaskFunction", "load_sweep", "resolve_function", "summarize",
            "run_sweep", "gather", "plot_sweep", "default_workers", "task_id"]
 
 #: Task function used when a sweep names none.
 DEFAULT_FUNCTION = "scenarios.sweep:summarize"
-#: Summary measure plotted by default (a variable of :func:`summarize`).
+#: Per-task measures of :func:`summarize`: name -> (unit, long name).
+SUMMARY_MEASURES: dict[str, tuple[str, str]] = {
+    "mvc_n": ("N", "maximal voluntary force"),
+    "force_mean_mvc": ("%MVC", "mean force on the plateau"),
+    "force_sd_mvc": ("%MVC", "standard deviation of force on the plateau"),
+    "force_cov_pct": ("%", "coefficient of variation of force on the plateau"),
+    "tracking_rmse_mvc": ("%MVC", "root-mean-square force tracking error"),
+    "n_spikes": ("1", "number of discharges"),
+    "n_recruited": ("1", "units with a recruitment threshold"),
+    "plateau_rate_pps": ("pps", "mean discharge rate of units firing on the plateau"),
+}
+#: Summary measure plotted by default.
 DEFAULT_MEASURE = "force_cov_pct"
 #: Seconds to wait for a Dask scheduler (and for its first worker) before giving up.
 CONNECT_TIMEOUT_S = 5.0
@@ -350,22 +362,19 @@ def summarize(cfg: SimulationConfig) -> xr.Dataset:
     counts = np.array([np.count_nonzero((s >= t0) & (s <= t1)) for s in spike_trains(ds).values()])
     firing = counts >= 2
     mean_f, sd_f = float(force[plateau].mean()), float(force[plateau].std())
-    scalars = {
-        "mvc_n": (float(ds.attrs["mvc_n"]), "N", "maximal voluntary force"),
-        "force_mean_mvc": (mean_f, "%MVC", "mean force on the plateau"),
-        "force_sd_mvc": (sd_f, "%MVC", "standard deviation of force on the plateau"),
-        "force_cov_pct": (100.0 * sd_f / mean_f if mean_f > 0 else np.nan, "%",
-                          "coefficient of variation of force on the plateau"),
-        "tracking_rmse_mvc": (float(np.sqrt(np.mean((force - target) ** 2))), "%MVC",
-                              "root-mean-square force tracking error"),
-        "n_spikes": (int(ds.sizes["spike"]), "1", "number of discharges"),
-        "n_recruited": (int(np.isfinite(units["recruitment_threshold"].values).sum()), "1",
-                        "units with a recruitment threshold"),
+    values = {
+        "mvc_n": float(ds.attrs["mvc_n"]),
+        "force_mean_mvc": mean_f,
+        "force_sd_mvc": sd_f,
+        "force_cov_pct": 100.0 * sd_f / mean_f if mean_f > 0 else np.nan,
+        "tracking_rmse_mvc": float(np.sqrt(np.mean((force - target) ** 2))),
+        "n_spikes": int(ds.sizes["spike"]),
+        "n_recruited": int(np.isfinite(units["recruitment_threshold"].values).sum()),
         "plateau_rate_pps": (float(counts[firing].mean() / (t1 - t0)) if firing.any() and t1 > t0
-                             else np.nan, "pps", "mean discharge rate of units firing on the plateau"),
+                             else np.nan),
     }
-    for name, (value, unit, long_name) in scalars.items():
-        units[name] = ((), value, {"units": unit, "long_name": long_name})
+    for name, (unit, long_name) in SUMMARY_MEASURES.items():
+        units[name] = ((), values[name], {"units": unit, "long_name": long_name})
     units.attrs = {"kind": "sweep_summary", "seed": cfg.seed}
     return units
 
@@ -504,8 +513,8 @@ def _tag(ds: xr.Dataset, task: SweepTask, function: str) -> xr.Dataset:
 
 
 def run_sweep(base: SimulationConfig, sweep: Sweep, out: str | os.PathLike, *,
-              scheduler: Any = None, workers: int | None = None,
-              progress: bool = True) -> SweepResult:
+              scheduler: Any = None, workers: int | None = None, measure: str | None = None,
+              figure: bool = True, progress: bool = True) -> SweepResult:
     """Run every task of ``sweep`` on ``base``, streaming results to ``out``.
 
     Parameters
@@ -523,6 +532,11 @@ def run_sweep(base: SimulationConfig, sweep: Sweep, out: str | os.PathLike, *,
         ``distributed.Client``.
     workers
         Number of local worker processes (default: one per core); only with ``scheduler=None``.
+    measure
+        Per-task measure plotted in ``sweep.png`` (see :func:`plot_sweep`).
+    figure
+        Write ``sweep.png``. With a custom task function an unknown ``measure`` only skips the
+        figure (with a warning), since its variables are known once results exist.
     progress
         Show a progress bar of tasks done / total.
 
@@ -538,6 +552,9 @@ def run_sweep(base: SimulationConfig, sweep: Sweep, out: str | os.PathLike, *,
     """
     tasks = sweep.tasks(base)
     resolve_function(sweep.function)
+    if measure is not None and sweep.function == DEFAULT_FUNCTION and measure not in SUMMARY_MEASURES:
+        raise ConfigError(f"measure {measure!r} is not a per-task measure of {DEFAULT_FUNCTION}; "
+                          f"choose one of {', '.join(SUMMARY_MEASURES)}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} exists and is not a folder")
@@ -565,6 +582,11 @@ def run_sweep(base: SimulationConfig, sweep: Sweep, out: str | os.PathLike, *,
     failures.sort(key=lambda f: order[f["id"]])
     _write_failures(out, failures)
     ds = gather(tasks, out, base=base, sweep=sweep)
+    if figure and ds is not None:
+        try:
+            plot_sweep(ds, out / "sweep.png", measure)
+        except ConfigError as exc:
+            warnings.warn(f"no sweep figure: {exc}", stacklevel=2)
     return SweepResult(ds, failures, executed=len(todo), skipped=len(tasks) - len(todo), out=out)
 
 
