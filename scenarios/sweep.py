@@ -443,9 +443,6 @@ class _ImportBrian2(WorkerPlugin):
     def setup(self, worker: Any) -> None:  # noqa: D102 - WorkerPlugin hook
         import brian2  # noqa: F401
 
-    def teardown(self, worker: Any) -> None:  # noqa: D102 - WorkerPlugin hook
-        pass
-
 
 def _prepared(client: Any) -> Any:
     client.register_plugin(_ImportBrian2())
