@@ -45,13 +45,14 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from simulator.config import ConfigError, load_toml
 from simulator.simulation import SimulationConfig
 
 __all__ = ["DEFAULT_FUNCTION", "DEFAULT_MEASURE", "SUMMARY_MEASURES", "CONNECT_TIMEOUT_S", "Sweep", "SweepTask",
-           "SweepResult", "TaskFunction", "load_sweep", "resolve_function", "summarize",
+           "SweepResult", "TaskFunction", "Scheduler", "load_sweep", "resolve_function", "summarize",
            "run_sweep", "gather", "plot_sweep", "default_workers", "task_id"]
 
 #: Task function used when a sweep names none.
@@ -74,6 +75,8 @@ CONNECT_TIMEOUT_S = 5.0
 
 #: A task function: full configuration in, small result Dataset out.
 TaskFunction = Callable[[SimulationConfig], xr.Dataset]
+#: Where tasks run: ``None`` (local cluster), ``"serial"``, a scheduler address or a Client.
+Scheduler = str | Client | None
 
 _FILE_KEYS = ("sweep", "zip", "function")
 _TASKS_DIR = "tasks"
@@ -444,15 +447,15 @@ class _ImportBrian2(WorkerPlugin):
         import brian2  # noqa: F401
 
 
-def _prepared(client: Any) -> Any:
+def _prepared(client: Client) -> Client:
     client.register_plugin(_ImportBrian2())
     return client
 
 
 @contextmanager
-def _dask_client(scheduler: Any, workers: int | None) -> Iterator[Any]:
+def _dask_client(scheduler: Scheduler, workers: int | None) -> Iterator[Client]:
     """A connected ``distributed.Client``: local cluster, scheduler address, or the given client."""
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
     if isinstance(scheduler, Client):
         yield _prepared(scheduler)
         return
@@ -481,7 +484,7 @@ def _dask_client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         yield _prepared(client)
 
 
-def _run_dask(client: Any, tasks: Sequence[SweepTask], function: str
+def _run_dask(client: Client, tasks: Sequence[SweepTask], function: str
               ) -> Iterator[tuple[SweepTask, bool, Any]]:
     from distributed import as_completed
     futures = {client.submit(_execute, function, t.config, key=f"mnpool-sweep-{t.id}", pure=False): t
@@ -510,7 +513,7 @@ def _tag(ds: xr.Dataset, task: SweepTask, function: str) -> xr.Dataset:
 
 
 def run_sweep(base: SimulationConfig, sweep: Sweep, out: str | os.PathLike, *,
-              scheduler: Any = None, workers: int | None = None, measure: str | None = None,
+              scheduler: Scheduler = None, workers: int | None = None, measure: str | None = None,
               figure: bool = True, progress: bool = True) -> SweepResult:
     """Run every task of ``sweep`` on ``base``, streaming results to ``out``.
 
@@ -588,7 +591,7 @@ def run_sweep(base: SimulationConfig, sweep: Sweep, out: str | os.PathLike, *,
 
 
 @contextmanager
-def _results(tasks: Sequence[SweepTask], function: str, scheduler: Any, workers: int | None
+def _results(tasks: Sequence[SweepTask], function: str, scheduler: Scheduler, workers: int | None
              ) -> Iterator[Iterator[tuple[SweepTask, bool, Any]]]:
     if isinstance(scheduler, str) and scheduler == "serial":
         yield _run_serial(tasks, function)
