@@ -82,14 +82,28 @@ def save_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     Path
         The written file.
     """
+    with atomic_path(path, suffix=".nc") as tmp:
+        _encode_dataset(ds).to_netcdf(tmp, engine="h5netcdf")
+    return Path(path)
+
+
+def _encode_dataset(ds: xr.Dataset) -> xr.Dataset:
+    """Copy of ``ds`` with nested attributes as JSON strings and no stored encodings."""
     enc = ds.copy()
     enc.attrs = _encode_attrs(dict(ds.attrs))
     for name in list(enc.variables):
         enc[name].attrs = _encode_attrs(dict(ds[name].attrs))
         enc[name].encoding = {}
-    with atomic_path(path, suffix=".nc") as tmp:
-        enc.to_netcdf(tmp, engine="h5netcdf")
-    return Path(path)
+    return enc
+
+
+def _decode_dataset(ds: xr.Dataset) -> xr.Dataset:
+    """Inverse of :func:`_encode_dataset`, in place on a loaded Dataset."""
+    ds.attrs = _decode_attrs(dict(ds.attrs))
+    for name in list(ds.variables):
+        ds[name].attrs = _decode_attrs(dict(ds[name].attrs))
+        ds[name].encoding = {}
+    return ds
 
 
 def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
@@ -99,11 +113,55 @@ def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
         raise FileNotFoundError(f"no such Dataset file: {str(p)!r}")
     with xr.open_dataset(p, engine="h5netcdf") as ds:
         ds = ds.load()
-    ds.attrs = _decode_attrs(dict(ds.attrs))
-    for name in list(ds.variables):
-        ds[name].attrs = _decode_attrs(dict(ds[name].attrs))
-        ds[name].encoding = {}
-    return ds
+    return _decode_dataset(ds)
+
+
+def save_zarr(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a Dataset to a Zarr store atomically (same attribute encoding as :func:`save_netcdf`).
+
+    The store is written into a temporary folder beside ``path`` and renamed into place; an
+    existing store at ``path`` is replaced only once the new one is complete.
+
+    Parameters
+    ----------
+    ds
+        Any mnpool Dataset.
+    path
+        Destination folder (``*.zarr``); parent folders are created.
+
+    Returns
+    -------
+    Path
+        The written store.
+    """
+    import shutil
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    old = tmp.with_name(tmp.name + ".old")
+    try:
+        _encode_dataset(ds).to_zarr(tmp, mode="w", consolidated=False)
+        if target.exists():
+            os.replace(target, old)  # a folder cannot be replaced in one step
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, old):
+            if leftover.exists():
+                shutil.rmtree(leftover)
+    return target
+
+
+def load_zarr(path: str | os.PathLike) -> xr.Dataset:
+    """Load a Dataset written by :func:`save_zarr` fully into memory."""
+    p = Path(path)
+    if not p.is_dir():
+        raise FileNotFoundError(f"no such Zarr store: {str(p)!r}")
+    with xr.open_zarr(p, consolidated=False) as ds:
+        ds = ds.load()
+    return _decode_dataset(ds)
+
+
+__all__ += ["save_zarr", "load_zarr"]
 
 
 # ---- readers of decomposition outputs

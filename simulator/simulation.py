@@ -273,10 +273,11 @@ def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool =
     exc = np.append(exc, 1.0)
     force = np.append(force, max(mvc, force[-1]))
     cal = Calibration(mvc, exc, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, mvc_n=mvc, excitation=exc, force_n=force)
-    tmp.replace(path)
+    # a unique temporary file per writer: concurrent sweep workers calibrating the same subject
+    # must never rename (or read) each other's half-written file
+    from .io import atomic_path
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, mvc_n=mvc, excitation=exc, force_n=force)
     return cal
 
 

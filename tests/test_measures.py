@@ -70,3 +70,11 @@ def test_delta_f_rejects_pairs_recruited_too_close():
     t = np.linspace(0, 10, 2001)
     a, b = regular(10, 1.0, 9.0), regular(9, 1.5, 8.0)
     assert M.delta_f({0: a, 1: b}, t) == {}
+
+
+def test_smoothed_rate_on_a_record_shorter_than_the_window():
+    """A 1 s record with the default 2 s window still gives one rate per sample."""
+    t = np.arange(0.0, 1.0, 1e-3)
+    r = M.smoothed_rate(regular(10, 0.1, 0.9), t, window_s=2.0)
+    assert r.shape == t.shape
+    assert np.nanmean(r) == pytest.approx(10.0, rel=1e-6)
