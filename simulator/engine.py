@@ -188,7 +188,11 @@ def _run_standalone(structure: Structure, values: Values, progress: bool) -> Res
             run_args[view] = _quantity(target, var, arr)
     results_dir = f"results_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     b2.device.run(run_args=run_args, with_output=False, results_directory=results_dir)
-    return _collect(built, structure)
+    try:
+        return _collect(built, structure)
+    finally:  # results are copied into memory; don't let sweeps fill the build folder
+        import shutil
+        shutil.rmtree(Path(_STANDALONE["dir"]) / results_dir, ignore_errors=True)
 
 
 def run(structure: Structure, values: Values, engine: str = "runtime", *, progress: bool = False) -> Results:

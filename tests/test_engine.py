@@ -55,3 +55,12 @@ def test_unknown_engine_rejected():
     from simulator.config import ConfigError
     with pytest.raises(ConfigError, match="engine"):
         small_config().replace(engine="gpu")
+
+
+@pytest.mark.standalone
+def test_standalone_leaves_no_results_folders():
+    from simulator import engine
+    cfg = small_config(n_units=5, plateau_s=0.5, rise_s=0.3, fall_s=0.3)
+    simulate(cfg.replace(engine="standalone"), calibration=calibrate(cfg))
+    build_dir = engine._STANDALONE["dir"]
+    assert not list(build_dir.glob("results_*"))
