@@ -65,7 +65,7 @@ class SimulationConfig(Config):
                                doc="sampling rate of force, excitation and target")
     calibration_ramp_s: float = param(6.0, lo=1.0, hi=60.0, unit="s",
                                       doc="duration of the 0-100 % excitation ramp used for MVC")
-    calibration_hold_s: float = param(1.5, lo=0.5, hi=10.0, unit="s",
+    calibration_hold_s: float = param(3.0, lo=0.5, hi=10.0, unit="s",
                                       doc="hold at maximal excitation; MVC is the mean over its last second (or half)")
 
     def validate(self) -> None:

@@ -35,7 +35,7 @@ class NeuromodulationConfig(Config):
     level: float = param(1.0, lo=0.0, hi=5.0, doc=(
         "tonic monoaminergic drive; multiplies PICs (0 removes them, 1 = awake default)"))
     effort_gain: float = param(0.2, lo=0.0, hi=5.0, doc="a: extra drive at maximal command")
-    tau_s: float = param(2.0, lo=0.01, hi=100.0, unit="s", doc="time constant of the effort component")
+    tau_s: float = param(1.0, lo=0.01, hi=100.0, unit="s", doc="time constant of the effort component")
     ahp_sensitivity: float = param(0.15, lo=0.0, hi=5.0, doc="b: AHP increment divided by exp(b (mu-1))")
     inhibition_pic_sensitivity: float = param(2.0, lo=0.0, hi=50.0, doc=(
         "h: PIC conductance multiplied by exp(-h * inhibitory drive)"))
