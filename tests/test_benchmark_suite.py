@@ -136,15 +136,6 @@ def test_suite_make_run_score_end_to_end(tmp_path, capsys):
         assert (tmp_path / "scores" / f).is_file()
 
 
-def test_benchmark_make_without_simulator_is_a_clear_error(tmp_path, capsys):
-    import importlib.util
-    if importlib.util.find_spec("simulator.network") and importlib.util.find_spec("simulator.emg"):
-        pytest.skip("the simulator is available")
-    assert main(["benchmark", "make", "--out", str(tmp_path / "s")]) == 2
-    assert "--toy" in capsys.readouterr().err
-    assert not (tmp_path / "s").exists()
-
-
 def test_decompose_cli_writes_dataset_and_figures(tmp_path, rec_file):
     assert main(["decompose", "--recording", str(rec_file), "--out", str(tmp_path / "d"),
                  "--quiet", "--seed", "3"]) == 0

@@ -210,3 +210,15 @@ def test_serotonin_antagonist_matches_goodlich_2023():
     assert -2.0 <= rate1 - rate0 <= -0.2
     assert 0.2 <= der1 - der0 <= 2.5
     assert abs(mvc1 / mvc0 - 1) < 0.08
+
+
+def test_intrinsic_threshold_shift_changes_recruitment(base_cfg, base):
+    """A lower spike threshold (intrinsic factor, kept out of the efficacy calibration) recruits
+    more units at the same command; upstream signals are untouched."""
+    cfg = base_cfg.replace(motoneuron=base_cfg.motoneuron.replace(threshold_shift_mv=-3.0))
+    ds = _run(cfg)
+    for sig in SIGNALS:
+        np.testing.assert_array_equal(ds[sig].values, base[sig].values)
+    recruited = lambda d: np.unique(d.spike_unit.values).size  # noqa: E731
+    assert recruited(ds) > recruited(base)
+    assert ds.sizes["spike"] > base.sizes["spike"]

@@ -154,6 +154,8 @@ def test_delta_f_follows_monoaminergic_drive(slow_triangle):
     df1 = low_threshold_delta_f(M.unit_summary(more))
     assert abs(np.median(df0)) < 1.0
     assert np.median(df1) > base
+    peak = lambda s: np.nanmean(s.peak_rate.values)  # noqa: E731
+    assert peak(M.unit_summary(more)) > peak(slow_triangle[1]) > peak(M.unit_summary(none))
 
 
 @pytest.mark.slow

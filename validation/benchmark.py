@@ -84,18 +84,25 @@ def conditions(cfg: SuiteConfig) -> list[dict[str, Any]]:
 def simulated_recording(cond: dict[str, Any], seed: int) -> xr.Dataset:
     """Recording factory on the full simulator: Brian2 pool, trapezoid contraction, HD-sEMG.
 
-    Needs :mod:`simulator.network` and :func:`simulator.emg.synthesize`.
+    The pool (``n_units``) performs a trapezoid to ``contraction_mvc`` %MVC with a plateau of
+    ``duration_s``; the grid is given as ``"ROWSxCOLS"`` and mapped to the matching standard
+    grid (13x5 at 8 mm, 8x8 at 10 mm, 10x32 at 8 mm) or a custom 8 mm grid.
     """
-    try:
-        from simulator import emg, network  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError("benchmark suites of simulated recordings need simulator.network and "
-                          "simulator.emg, which this installation does not have yet; use "
-                          "--toy for the test-fixture suite") from exc
-    activity = network.simulate_trapezoid(n_units=cond["n_units"], plateau_mvc=cond["contraction_mvc"],
-                                          plateau_s=cond["duration_s"], seed=seed)
-    return emg.synthesize(activity, grid=cond["grid"], snr_db=cond["snr_db"],
-                          fs_hz=cond["fs_hz"], seed=seed)
+    from simulator.electrodes import GRIDS, GridConfig
+    from simulator.emg import EmgConfig, synthesize
+    from simulator.models.pool import PoolConfig
+    from simulator.simulation import SimulationConfig, simulate
+    from simulator.task import TaskConfig
+    rows, cols = (int(v) for v in str(cond["grid"]).lower().split("x"))
+    named = [name for name, (r, c, _) in GRIDS.items() if (r, c) == (rows, cols)]
+    grid = GridConfig(name=named[0]) if named else GridConfig(name="custom", rows=rows, cols=cols)
+    sim = SimulationConfig(pool=PoolConfig(n_units=int(cond["n_units"])), seed=int(seed),
+                           task=TaskConfig(shape="trapezoid", level=float(cond["contraction_mvc"]),
+                                           rest_s=0.5, rise_s=2.0, plateau_s=float(cond["duration_s"]),
+                                           fall_s=2.0, rest_after_s=0.5))
+    activity = simulate(sim)
+    emg_cfg = EmgConfig(grid=grid, snr_db=float(cond["snr_db"]), fs_hz=float(cond["fs_hz"]))
+    return synthesize(activity, emg_cfg, seed=int(seed))
 
 
 def toy_factory(cond: dict[str, Any], seed: int) -> xr.Dataset:

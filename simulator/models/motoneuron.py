@@ -68,6 +68,9 @@ class MotoneuronConfig(Config):
     e_inh_mv: float = param(-75.0, lo=-100.0, hi=-50.0, unit="mV", doc="inhibitory (Cl) reversal")
     ahp_scale: float = param(1.0, lo=0.0, hi=5.0, doc=(
         "intrinsic factor on the AHP increment (site intrinsic_motoneuron); 1 = default"))
+    threshold_shift_mv: float = param(0.0, lo=-15.0, hi=15.0, unit="mV", doc=(
+        "intrinsic shift of the spike threshold; like leak_scale it acts after the synaptic "
+        "efficacy was fixed, so it changes recruitment (negative = more excitable)"))
     leak_scale: float = param(1.0, lo=0.2, hi=5.0, doc=(
         "intrinsic factor on the leak (input) conductance (site intrinsic_motoneuron); synaptic "
         "efficacies stay those of the default membrane, so < 1 means a more excitable neuron"))
