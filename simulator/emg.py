@@ -262,15 +262,8 @@ def check_activity(activity: xr.Dataset) -> float:
     missing = [v for v in _REQUIRED if v not in activity.variables]
     if missing:
         raise ConfigError(f"activity Dataset lacks variable(s) {', '.join(missing)}")
-    fs = activity.attrs.get("fs_force_hz")
-    if fs is None or not np.isfinite(fs) or fs <= 0:
-        raise ConfigError(f"activity attrs['fs_force_hz'] = {fs!r} must be a positive number of Hz")
-    t = np.asarray(activity["time"].values, dtype=float)
-    if t.size > 1:
-        fs_axis = 1.0 / float(np.median(np.diff(t)))
-        if abs(fs_axis - fs) > 1e-6 * fs:
-            raise ConfigError(f"mismatched sampling rates: activity attrs['fs_force_hz'] = {fs:g} Hz but "
-                              f"its time axis is sampled at {fs_axis:g} Hz")
+    from .io import check_sampling_rate
+    fs = check_sampling_rate(activity, "fs_force_hz", "activity")
     n_units = activity.sizes.get("unit", 0)
     su = np.asarray(activity[S.SPIKE_UNIT].values)
     if su.size and (su.min() < 0 or su.max() >= n_units):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import numpy as np
 import xarray as xr
 
-__all__ = ["save_netcdf", "load_netcdf", "atomic_path", "FORMATS", "parse_formats", "export_openhdemg",
+__all__ = ["save_netcdf", "load_netcdf", "atomic_path", "check_sampling_rate", "FORMATS", "parse_formats", "export_openhdemg",
            "export_muedit", "export_bids", "write_recording"]
 
 _JSON_PREFIX = "json:"
@@ -433,21 +433,33 @@ __all__ += ["read_openhdemg_json", "read_muedit_mat", "read_demuse_mat", "read_s
 FORMATS = ("netcdf", "openhdemg", "mat", "bids")
 
 
+def check_sampling_rate(ds: xr.Dataset, attr: str, what: str) -> float:
+    """Check that ``ds.attrs[attr]`` is a positive rate [Hz] matching the ``time`` axis; return it.
+
+    Raises
+    ------
+    ConfigError
+        Missing or non-positive rate, or a time axis sampled at another rate.
+    """
+    from .config import ConfigError
+    fs = ds.attrs.get(attr)
+    if fs is None or not np.isfinite(fs) or fs <= 0:
+        raise ConfigError(f"{what} attrs['{attr}'] = {fs!r} must be a positive number of Hz")
+    t = np.asarray(ds["time"].values, dtype=float)
+    if t.size > 1:
+        fs_axis = 1.0 / float(np.median(np.diff(t)))
+        if abs(fs_axis - fs) > 1e-6 * fs:
+            raise ConfigError(f"mismatched sampling rates: {what} attrs['{attr}'] = {fs:g} Hz but its "
+                              f"time axis is sampled at {fs_axis:g} Hz")
+    return float(fs)
+
+
 def _check_recording(ds: xr.Dataset) -> float:
     """Validate a recording Dataset before any export; return its sampling rate (Hz)."""
     from .config import ConfigError
     if ds.attrs.get("kind") != "recording":
         raise ConfigError(f"Dataset has kind = {ds.attrs.get('kind')!r}; expected 'recording'")
-    fs = ds.attrs.get("fs_hz")
-    if fs is None or not np.isfinite(fs) or fs <= 0:
-        raise ConfigError(f"recording attrs['fs_hz'] = {fs!r} must be a positive number of Hz")
-    t = np.asarray(ds["time"].values, dtype=float)
-    if t.size > 1:
-        fs_axis = 1.0 / float(np.median(np.diff(t)))
-        if abs(fs_axis - fs) > 1e-6 * fs:
-            raise ConfigError(f"mismatched sampling rates: recording attrs['fs_hz'] = {fs:g} Hz but its "
-                              f"time axis is sampled at {fs_axis:g} Hz")
-    return float(fs)
+    return check_sampling_rate(ds, "fs_hz", "recording")
 
 
 def parse_formats(formats: str | list[str] | tuple[str, ...]) -> list[str]:
