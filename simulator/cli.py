@@ -43,12 +43,13 @@ def add_common(p: argparse.ArgumentParser, *, config: bool = True, out: bool = T
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered subcommand."""
-    from . import __version__
+    from simulator import __version__
+    from simulator.cli import SUBCOMMANDS as registry  # the package's registry, also under -m
     parser = argparse.ArgumentParser(prog="mnpool", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mnpool {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, (help_, add, run) in SUBCOMMANDS.items():
+    for name, (help_, add, run) in registry.items():
         p = sub.add_parser(name, help=help_, description=help_)
         add(p)
         p.set_defaults(func=run)
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mnpool`` console script."""
-    from . import commands  # noqa: F401  (registers the subcommands)
+    import simulator.commands  # noqa: F401  (registers the subcommands in simulator.cli)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
