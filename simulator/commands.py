@@ -414,3 +414,37 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 
 __all__ += ["run_sweep_command"]
+
+
+# ---- contraction experiments (scenarios.experiments)
+def _add_experiment(p: argparse.ArgumentParser) -> None:
+    from scenarios.experiments import EXPERIMENTS
+    p.add_argument("name", choices=sorted(EXPERIMENTS), help="experiment")
+    add_common(p)
+    p.add_argument("--engine", choices=("runtime", "standalone"), default=None)
+
+
+@register("experiment", "Run a contraction experiment (mvc, trapezoid, triangle, ballistic) on a subject",
+          _add_experiment)
+def run_experiment(args: argparse.Namespace) -> int:
+    """``mnpool experiment NAME --config FILE --out DIR``: subject from the config's simulation
+    tables, protocol from its ``[NAME]`` table; writes ``experiment.nc`` and ``experiment.png``."""
+    from scenarios.experiments import EXPERIMENTS, run
+    from .io import save_netcdf
+    from .plotting import plot_unit_summary, save_figure
+    from .simulation import load_config
+    data = load_toml(args.config) if args.config else {}
+    protocol = EXPERIMENTS[args.name].from_dict(data.get(args.name, {}))
+    subject = load_config(args.config, seed=args.seed, engine=args.engine,
+                          _skip=tuple(EXPERIMENTS))
+    out = _prepare_out(args.out)
+    ds = run(subject, protocol)
+    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
+        staging = Path(tmp)
+        save_netcdf(ds, staging / "experiment.nc")
+        save_figure(plot_unit_summary(ds), staging / "experiment.png")
+        _publish(staging, out)
+    if not args.quiet:
+        print(f"mnpool experiment {args.name}: MVC {float(ds.mvc_n):.0f} N, plateau force "
+              f"{float(ds.force_mean):.1f} %MVC, mean rate {float(ds.mean_rate):.1f} pps -> {out}")
+    return 0

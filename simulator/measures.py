@@ -26,7 +26,7 @@ from . import _schema
 
 __all__ = ["spike_trains", "main_train", "smoothed_rate", "thresholds", "rate_at_recruitment",
            "peak_rate", "isi_cov", "delta_f", "unit_summary", "cumulative_spike_train",
-           "pooled_coherence"]
+           "pooled_coherence", "rate_force_gain"]
 
 SpikeTrains = Mapping[int, np.ndarray]
 
@@ -274,3 +274,23 @@ def pooled_coherence(trains: SpikeTrains, t_start: float, t_stop: float, *, n_sp
         f, c = sps.coherence(a - a.mean(), b - b.mean(), fs=fs_hz, nperseg=nperseg)
         coh.append(c)
     return f, np.mean(coh, axis=0)
+
+
+def rate_force_gain(spikes: np.ndarray, t: np.ndarray, force: np.ndarray, *,
+                    window_s: float = 1.0, max_isi_s: float = 0.4) -> float:
+    """Slope of a unit's smoothed discharge rate against force on the rising phase [pps/%MVC].
+
+    The input–output gain of Del Vecchio et al. 2019 (J Physiol 597:1873): a least-squares line of
+    the Hann-smoothed rate on force from the unit's recruitment to the time of peak force.
+    Returns NaN when the unit fires on fewer than ten samples of the rising phase.
+    """
+    t = np.asarray(t, dtype=float)
+    force = np.asarray(force, dtype=float)
+    m = main_train(spikes, max_isi_s)
+    if m.size < 3:
+        return np.nan
+    rate = smoothed_rate(m, t, window_s)
+    rising = (t >= m[0]) & (t <= t[int(np.argmax(force))]) & np.isfinite(rate)
+    if rising.sum() < 10 or np.ptp(force[rising]) == 0:
+        return np.nan
+    return float(np.polyfit(force[rising], rate[rising], 1)[0])

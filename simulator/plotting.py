@@ -12,7 +12,7 @@ import xarray as xr
 
 from . import measures
 
-__all__ = ["plot_activity", "plot_pathways", "save_figure", "plot_emg_channels", "plot_rms_map", "plot_muap_grid",
+__all__ = ["plot_activity", "plot_pathways", "plot_unit_summary", "save_figure", "plot_emg_channels", "plot_rms_map", "plot_muap_grid",
            "emg_figures"]
 
 
@@ -76,6 +76,37 @@ def plot_activity(ds: xr.Dataset, *, max_units: int = 60, rate_window_s: float =
              f"seed {ds.attrs.get('seed')}, engine {ds.attrs.get('engine')}")
     axes[0].set_title(title, fontsize=10)
     fig.align_ylabels(axes)
+    return fig
+
+
+def plot_unit_summary(ds: xr.Dataset):
+    """Per-unit measures of an experiment against recruitment threshold (%MVC).
+
+    Panels: discharge rate at recruitment and peak rate [pps], delta-F [pps], rate–force gain
+    [pps/%MVC]; the title carries the scalar outcomes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    rt = ds["recruitment_threshold"].values
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    axes[0].plot(rt, ds["rate_at_recruitment"].values, "o", ms=3, label="at recruitment")
+    axes[0].plot(rt, ds["peak_rate"].values, "o", ms=3, label="peak")
+    axes[0].set_ylabel("discharge rate (pps)")
+    axes[0].legend(fontsize=8, frameon=False)
+    axes[1].plot(rt, ds["delta_f"].values, "o", ms=3, color="tab:green")
+    axes[1].set_ylabel("delta-F (pps)")
+    if "rate_force_gain" in ds:
+        axes[2].plot(rt, ds["rate_force_gain"].values, "o", ms=3, color="tab:purple")
+    axes[2].set_ylabel("rate–force gain (pps/%MVC)")
+    for ax in axes:
+        ax.set_xlabel("recruitment threshold (%MVC)")
+    outcomes = [f"{k} {float(ds[k]):.3g} {ds[k].attrs.get('units', '')}" for k in
+                ("mvc_n", "force_mean", "mean_rate", "median_delta_f") if k in ds]
+    fig.suptitle(f"{ds.attrs.get('experiment', '')}: " + ", ".join(outcomes), fontsize=9)
+    fig.tight_layout()
     return fig
 
 
