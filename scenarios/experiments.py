@@ -37,6 +37,7 @@ class MVCProtocol(Config):
     duration_s: float = param(3.0, lo=1.0, hi=30.0, unit="s")
 
     def task(self) -> TaskConfig:
+        """The :class:`simulator.task.TaskConfig` the subject performs."""
         return TaskConfig(shape="constant", control="excitation", level=100.0, rest_s=0.2,
                           plateau_s=self.duration_s, rest_after_s=0.3)
 
@@ -52,6 +53,7 @@ class TrapezoidProtocol(Config):
     fall_s: float = param(3.0, lo=0.1, hi=60.0, unit="s")
 
     def task(self) -> TaskConfig:
+        """The :class:`simulator.task.TaskConfig` the subject performs."""
         return TaskConfig(shape="trapezoid", level=self.level, rest_s=0.5, rise_s=self.rise_s,
                           plateau_s=self.plateau_s, fall_s=self.fall_s, rest_after_s=0.5)
 
@@ -65,6 +67,7 @@ class TriangleProtocol(Config):
     ramp_s: float = param(10.0, lo=1.0, hi=120.0, unit="s", doc="duration of each ramp")
 
     def task(self) -> TaskConfig:
+        """The :class:`simulator.task.TaskConfig` the subject performs."""
         return TaskConfig(shape="triangle", level=self.level, rest_s=0.5, rise_s=self.ramp_s,
                           fall_s=self.ramp_s, rest_after_s=1.5)
 
@@ -78,6 +81,7 @@ class BallisticProtocol(Config):
     rise_s: float = param(0.1, lo=0.02, hi=1.0, unit="s")
 
     def task(self) -> TaskConfig:
+        """The :class:`simulator.task.TaskConfig` the subject performs."""
         return TaskConfig(shape="trapezoid", level=self.level, rest_s=0.3, rise_s=self.rise_s,
                           plateau_s=0.7, fall_s=0.3, rest_after_s=0.2, kp=2.0, ki=10.0)
 

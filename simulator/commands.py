@@ -448,3 +448,24 @@ def run_experiment(args: argparse.Namespace) -> int:
         print(f"mnpool experiment {args.name}: MVC {float(ds.mvc_n):.0f} N, plateau force "
               f"{float(ds.force_mean):.1f} %MVC, mean rate {float(ds.mean_rate):.1f} pps -> {out}")
     return 0
+
+
+# ---- the registry of adaptation sites
+def _add_sites(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+
+@register("sites", "List the candidate sites of adaptation (A-L) and the knob each one scales", _add_sites)
+def run_sites(args: argparse.Namespace) -> int:
+    """``mnpool sites``: the registry of :mod:`simulator.sites`, one line per site."""
+    from .sites import site_table
+    rows = site_table()
+    if args.markdown:
+        print("| site | name | parameters | description | reference |\n|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['letter']} | `{r['name']}` | {r['parameters']} | {r['description']} | {r['reference']} |")
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['letter']}  {r['name']:<{width}}  {r['parameters']}\n   {'':<{width}}  {r['description']}")
+    return 0

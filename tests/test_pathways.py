@@ -222,3 +222,10 @@ def test_intrinsic_threshold_shift_changes_recruitment(base_cfg, base):
     recruited = lambda d: np.unique(d.spike_unit.values).size  # noqa: E731
     assert recruited(ds) > recruited(base)
     assert ds.sizes["spike"] > base.sizes["spike"]
+
+
+def test_sites_cli_lists_every_site(capsys):
+    from simulator.cli import main
+    assert main(["sites"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in SITES)
