@@ -169,12 +169,17 @@ def plot_emg_channels(rec: xr.Dataset, path: str | os.PathLike, *, n_channels: i
     n_channels
         Channels shown, spread evenly over the grid.
     window_s
-        ``(start, stop)`` in s; default the last second (usually the strongest contraction).
+        ``(start, stop)`` in s; default the second centred on the peak force.
     """
     plt = _pyplot()
     t = rec["time"].values
-    if window_s is None:
-        window_s = (max(0.0, t[-1] - 1.0), t[-1]) if t.size else (0.0, 1.0)
+    if window_s is None:  # one second centred on the peak force (the plateau of a contraction)
+        if t.size and "force" in rec and np.ptp(rec["force"].values) > 0:
+            centre = float(t[int(np.argmax(rec["force"].values))])
+        else:
+            centre = float(t[-1]) / 2 if t.size else 0.5
+        start = min(max(0.0, centre - 0.5), max(0.0, float(t[-1]) - 1.0)) if t.size else 0.0
+        window_s = (start, start + 1.0)
     sel = (t >= window_s[0]) & (t <= window_s[1])
     chans = np.unique(np.linspace(0, rec.sizes["channel"] - 1, n_channels).astype(int))
     fig, axes = plt.subplots(len(chans) + 1, 1, figsize=(8, 1.2 * (len(chans) + 1)), sharex=True)
