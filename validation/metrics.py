@@ -31,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 from simulator._schema import SPIKE_SAMPLE, SPIKE_TIME, SPIKE_UNIT
 from simulator.config import ConfigError
 
-__all__ = ["Agreement", "spike_train_agreement", "agreement_matrix", "match_units",
+__all__ = ["Agreement", "spike_train_agreement", "agreement_matrix", "match_units", "measure_bias",
            "pulse_to_noise_ratio", "silhouette", "spike_trains_from_dataset", "score",
            "TOLERANCE_S", "MAX_LAG_S", "FOUND_ROA"]
 
@@ -436,3 +436,69 @@ def score(decomposition: xr.Dataset, recording: xr.Dataset, *, tolerance_s: floa
     }
     return xr.Dataset(data, coords={"unit": np.arange(n_true), "estimate": np.arange(n_e)},
                       attrs=attrs)
+
+
+#: Per-unit measures compared between decomposed and true spike trains.
+BIAS_MEASURES = ("recruitment_threshold", "derecruitment_threshold", "rate_at_recruitment",
+                 "peak_rate", "isi_cov", "delta_f")
+
+
+def measure_bias(decomposition: xr.Dataset, recording: xr.Dataset, *,
+                 force_var: str = "force_mvc", min_roa: float = 0.3) -> xr.Dataset:
+    """What a decomposition would have reported, against the truth, for each motor-unit measure.
+
+    The same :func:`simulator.measures.unit_summary` is computed on the true spike trains of the
+    recording and on the decomposed ones (with the recording's force), units are paired one to one
+    by :func:`score`, and each measure's bias (decomposed − true) is summarised over the pairs.
+
+    Parameters
+    ----------
+    decomposition
+        Decomposition Dataset (``spike_time``, ``spike_unit``).
+    recording
+        Recording Dataset with ground truth and a force trace ``force_var`` on its time axis.
+    force_var
+        Force variable [%MVC] used for thresholds.
+    min_roa
+        Smallest rate of agreement for a pair.
+
+    Returns
+    -------
+    xarray.Dataset
+        Per pair (dim ``pair``): ``true_unit``, ``estimate``, ``roa`` and ``<measure>_true`` /
+        ``<measure>_decomposed``; per measure (dim ``measure``): ``bias``, ``mean_abs_error``
+        (units of the measure) and ``n_pairs``.
+    """
+    from simulator import _schema as S
+    from simulator.measures import unit_summary
+    if force_var not in recording:
+        raise ValueError(f"the recording has no force variable {force_var!r} to measure thresholds")
+    sc = score(decomposition, recording, min_roa=min_roa)
+    truth = unit_summary(recording, force_var=force_var)
+    est_ds = xr.Dataset(
+        {S.SPIKE_TIME: ("spike", decomposition[S.SPIKE_TIME].values),
+         S.SPIKE_UNIT: ("spike", decomposition[S.SPIKE_UNIT].values),
+         force_var: ("time", recording[force_var].values)},
+        coords={"time": recording["time"].values, "unit": np.arange(decomposition.sizes["unit"])})
+    est = unit_summary(est_ds, force_var=force_var)
+    matched = sc["matched_estimate"].values
+    true_units = np.flatnonzero(matched >= 0)
+    est_units = matched[true_units]
+    data: dict[str, tuple] = {
+        "true_unit": ("pair", true_units), "estimate": ("pair", est_units),
+        "roa": ("pair", sc["roa"].values[true_units], {"units": "1"}),
+    }
+    bias, mae, n = [], [], []
+    for m in BIAS_MEASURES:
+        tv, ev = truth[m].values[true_units], est[m].values[est_units]
+        data[f"{m}_true"] = ("pair", tv, dict(truth[m].attrs))
+        data[f"{m}_decomposed"] = ("pair", ev, dict(truth[m].attrs))
+        ok = np.isfinite(tv) & np.isfinite(ev)
+        n.append(int(ok.sum()))
+        bias.append(float(np.mean(ev[ok] - tv[ok])) if ok.any() else np.nan)
+        mae.append(float(np.mean(np.abs(ev[ok] - tv[ok]))) if ok.any() else np.nan)
+    data["bias"] = ("measure", np.array(bias))
+    data["mean_abs_error"] = ("measure", np.array(mae))
+    data["n_pairs"] = ("measure", np.array(n))
+    return xr.Dataset(data, coords={"measure": list(BIAS_MEASURES)},
+                      attrs={"kind": "measure_bias", "n_found": sc.attrs["n_found"]})
