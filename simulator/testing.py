@@ -62,11 +62,9 @@ def excitation_profile(kind: str, t_s: np.ndarray, duration_s: float, peak: floa
 
 
 def _fusion_gain(ct_s: np.ndarray, isi_s: np.ndarray) -> np.ndarray:
-    """Fuglevand 1993 twitch gain: 1 for T/ISI <= 0.4, sigmoidal (normalised) above."""
-    r = ct_s / isi_s
-    sig = (1 - np.exp(-2 * r**3)) / r
-    sig0 = (1 - math.exp(-2 * 0.4**3)) / 0.4
-    return np.where(r <= 0.4, 1.0, sig / sig0)
+    """Fuglevand 1993 twitch gain for contraction times and ISIs (see :mod:`simulator.models.muscle`)."""
+    from .models.muscle import fusion_gain
+    return fusion_gain(np.asarray(ct_s, dtype=float) / np.asarray(isi_s, dtype=float))
 
 
 def synthetic_activity(n_units: int = 20, duration_s: float = 5.0, seed: int | None = 0, *,
