@@ -234,6 +234,14 @@ def read_openhdemg_json(path: str | os.PathLike) -> xr.Dataset:
                                       "openhdemg JSON", p)
 
 
+def _open_mat(path: str | os.PathLike) -> tuple[Path, dict]:
+    """Path and variables of an existing decomposition ``.mat`` file."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such decomposition file: {str(p)!r}")
+    return p, _read_mat(p)
+
+
 def _read_mat(path: Path) -> dict:
     """Variables of a MATLAB file: v5 through scipy, v7.3 (HDF5) through h5py."""
     import scipy.io
@@ -290,10 +298,7 @@ def read_muedit_mat(path: str | os.PathLike, grid: int = 0) -> xr.Dataset:
         Decomposition Dataset with 0-based samples.
     """
     from simulator.config import ConfigError
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such decomposition file: {str(p)!r}")
-    mat = _read_mat(p)
+    p, mat = _open_mat(path)
     signal = mat.get("signal", mat)
     dis = _get(signal, "Dischargetimes")
     if dis is None:
@@ -325,10 +330,7 @@ def read_demuse_mat(path: str | os.PathLike) -> xr.Dataset:
         Decomposition Dataset with 0-based samples.
     """
     from simulator.config import ConfigError
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such decomposition file: {str(p)!r}")
-    mat = _read_mat(p)
+    p, mat = _open_mat(path)
     if "MUPulses" not in mat:
         raise ConfigError(f"{str(p)!r} has no MUPulses variable (not a DEMUSE decomposition)")
     fs = mat.get("fsamp")
