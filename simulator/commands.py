@@ -436,7 +436,7 @@ def run_experiment(args: argparse.Namespace) -> int:
     data = load_toml(args.config) if args.config else {}
     protocol = EXPERIMENTS[args.name].from_dict(data.get(args.name, {}))
     subject = load_config(args.config, seed=args.seed, engine=args.engine,
-                          _skip=tuple(EXPERIMENTS))
+                          ignore=tuple(EXPERIMENTS))
     out = _prepare_out(args.out)
     ds = run(subject, protocol)
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ __all__ = ["ENGINES", "Values", "Results", "run", "cache_dir"]
 
 ENGINES = ("runtime", "standalone")
 
-#: Values of one run: ``{"mn.C_s": array, "ctrl.kp": scalar, "ta.indep_ta": 2-D array, ...}``
+#: Values of one run: ``{"mn.C_s": array, "drive.kp": scalar, "ta.indep_ta": 2-D array, ...}``
 #: in SI base units; names are ``group.variable`` or ``ta.<TimedArray name>``.
 Values = dict[str, Any]
 
@@ -69,7 +70,7 @@ def _split(built: Built, key: str) -> tuple[Any, str]:
     return {"mn": built.mn, "drive": built.drive}[group_name], var
 
 
-def _collect(built: Built, structure: Structure) -> Results:
+def _collect(built: Built) -> Results:
     # Copy everything: Brian2 2.11 monitors expose views of C++-owned buffers that are freed
     # together with the network objects.
     def grab(x: Any, dtype: Any = float) -> np.ndarray:
@@ -123,7 +124,7 @@ def _run_runtime(structure: Structure, values: Values, progress: bool) -> Result
         if bar is not None:
             bar.n = structure.duration_s
             bar.close()
-    return _collect(built, structure)
+    return _collect(built)
 
 
 def _ensure_runtime() -> None:
@@ -151,7 +152,7 @@ def _build_standalone(structure: Structure) -> None:
     import brian2 as b2
     from brian2.utils.filelock import FileLock
     key = structure.key()
-    if _STANDALONE["key"] == key:
+    if _STANDALONE["key"] == key:  # _ensure_runtime() clears the key when it leaves standalone
         return
     directory = cache_dir() / f"standalone-{key}"
     directory.mkdir(parents=True, exist_ok=True)
@@ -167,13 +168,10 @@ def _build_standalone(structure: Structure) -> None:
 
 def _run_standalone(structure: Structure, values: Values, progress: bool) -> Results:
     import brian2 as b2
-    from brian2.devices.device import get_device
     if progress:
         print(f"Brian2 cpp_standalone: building/reusing network {structure.key()} "
               f"({structure.n_units} units, {structure.duration_s:g} s)", flush=True)
-    if _STANDALONE["key"] != structure.key() or get_device().__class__.__name__ != "CPPStandaloneDevice":
-        _STANDALONE["key"] = None
-        _build_standalone(structure)
+    _build_standalone(structure)  # no-op when this structure is already loaded
     built: Built = _STANDALONE["built"]
     run_args: dict[Any, Any] = {}
     for key, value in values.items():
@@ -189,9 +187,8 @@ def _run_standalone(structure: Structure, values: Values, progress: bool) -> Res
     results_dir = f"results_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     b2.device.run(run_args=run_args, with_output=False, results_directory=results_dir)
     try:
-        return _collect(built, structure)
+        return _collect(built)
     finally:  # results are copied into memory; don't let sweeps fill the build folder
-        import shutil
         shutil.rmtree(Path(_STANDALONE["dir"]) / results_dir, ignore_errors=True)
 
 

@@ -8,12 +8,15 @@ with new values through ``run_args`` (:mod:`simulator.engine`).
 
 Data flow inside the network (all in Brian2, so the loop is closed without Python callbacks):
 
-* ``ctrl`` (one neuron) compares the low-passed muscle force with the target and sets the
-  excitation ``e`` = feed-forward + PI correction, clipped to [0, 1];
-* ``mn`` (N motoneurons) read ``e`` through a linked variable, add common and independent
-  noise, integrate the two-compartment membrane (:mod:`simulator.models.motoneuron`) and
-  the twitch of their muscle unit (:mod:`simulator.models.muscle`);
-* ``force`` sums every unit's force into the controller (a summed variable).
+* ``drive`` (one neuron) compares the low-passed muscle force with the target and sets the
+  cortical command ``exc`` = feed-forward + PI correction, clipped to [0, 1]; it also holds the
+  spinal interneuron populations and the slow effort signal of the monoaminergic drive;
+* ``mn`` (N motoneurons) read the command and the interneuron activities through linked
+  variables, split the descending excitation into corticomotoneuronal, reticulospinal and
+  interneuronal parts, add Ia input, inhibition and noise, integrate the two-compartment membrane
+  (:mod:`simulator.models.motoneuron`) and the twitch of their muscle unit
+  (:mod:`simulator.models.muscle`);
+* ``feedback`` sums every unit's force and discharge trace into ``drive`` (summed variables).
 """
 
 from __future__ import annotations

@@ -83,14 +83,14 @@ class SimulationConfig(Config):
 OTHER_TABLES = ("emg", "decomposition", "sweep")
 
 
-def load_config(path: str | None, _skip: tuple[str, ...] = (), **overrides: Any) -> SimulationConfig:
+def load_config(path: str | None, *, ignore: tuple[str, ...] = (), **overrides: Any) -> SimulationConfig:
     """Read a TOML configuration (defaults if ``path`` is None) and apply top-level overrides.
 
-    Tables of other stages (:data:`OTHER_TABLES`, and ``_skip``) are left to their readers.
+    Tables of other stages (:data:`OTHER_TABLES`, and ``ignore``) are left to their readers.
     """
     from .config import load_toml
     data = load_toml(path) if path else {}
-    data = {k: v for k, v in data.items() if k not in OTHER_TABLES + tuple(_skip)}
+    data = {k: v for k, v in data.items() if k not in OTHER_TABLES + tuple(ignore)}
     cfg = SimulationConfig.from_dict(data)
     clean = {k: v for k, v in overrides.items() if v is not None}
     return cfg.replace(**clean) if clean else cfg
