@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .network import DRIVE_SIGNALS, PATHWAY_CURRENTS, Built, Structure, build
+from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Built, Structure, build
 
 __all__ = ["ENGINES", "Values", "Results", "run", "cache_dir"]
 
@@ -48,6 +48,7 @@ class Results:
     pathways: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     voltage: dict[str, np.ndarray] | None = None
     voltage_t: np.ndarray | None = None
+    nerve: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def cache_dir() -> Path:
@@ -95,6 +96,7 @@ def _collect(built: Built) -> Results:
         pathways={k: grab(getattr(built.pathways, k + "_")) for k in PATHWAY_CURRENTS},
         voltage=voltage,
         voltage_t=voltage_t,
+        nerve={k: grab(getattr(built.mn, k + "_")[:]) for k in NERVE_STATES},
     )
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .models import interneurons, motoneuron, muscle
 
-__all__ = ["Structure", "build", "CONTROLLER_EQUATIONS"]
+__all__ = ["Structure", "build", "CONTROLLER_EQUATIONS", "STIM_ARRAYS", "NERVE_STATES"]
 
 #: The one-neuron ``drive`` group: force controller, supraspinal outputs and spinal rate
 #: populations. ``goal`` and ``e_ff`` are fractions (of MVC and of maximal command); ``exc`` is
@@ -52,14 +52,18 @@ dexc/dt = (clip(e_raw, 0, 1) - exc) / (2*ms) : 1
 #: Descending outputs, Ia activity and the slow effort signal of the monoaminergic drive,
 #: shared by the ``drive`` group and the motoneurons (gains are shared constants).
 DESCENDING_EQUATIONS = """
-o_cst = exc_src * CST_GAIN : 1
-o_rst = exc_src * RST_GAIN : 1
-r_ia = IA_REST + IA_FUSI * exc_src : 1
+cortex_gate = clip(1 - cort_inh_ta(t), 0, 1) : 1
+o_cst = exc_src * CST_GAIN * cortex_gate : 1
+o_rst = exc_src * RST_GAIN * cortex_gate : 1
+r_ia = IA_REST + IA_FUSI * exc_src * cortex_gate + ia_volley_ta(t) : 1
+ia_eff = IA_EFF * (1 + PSI_KL) / (1 + PSI_KL * (1 - PSI_DROP * exc_src)) : 1
 CST_GAIN : 1 (constant, shared)
 RST_GAIN : 1 (constant, shared)
 IA_REST : 1 (constant, shared)
 IA_FUSI : 1 (constant, shared)
 IA_EFF : 1 (constant, shared)
+PSI_KL : 1 (constant, shared)
+PSI_DROP : 1 (constant, shared)
 """
 
 #: Slow effort component of the monoaminergic drive (drive group).
@@ -80,16 +84,18 @@ e_rst = B_RST * rst_w * o_rst * (1 + common_ta(t)) : 1
 e_in = B_IN * r_ein_l : 1
 descending = e_cm + e_rst + e_in : 1
 excitation = descending + NOISE_SD * sqrt(clip(descending, 0, inf)) * indep_ta(t, i) : 1
-g_exc = w_exc * clip(excitation, 0, inf) + g_ia * IA_EFF * r_ia : siemens
+e_cmv = B_CM * cst_volley_ta(t) : 1
+e_rsv = B_RST * rst_w * rst_volley_ta(t) : 1
+g_exc = w_exc * (clip(excitation, 0, inf) + e_cmv + e_rsv) + g_ia * ia_eff * r_ia : siemens
 g_inh = w_exc * (r_rc_l + IAIN) : siemens
 monoamine = MONO_LEVEL * (1 + MONO_EFFORT * cmd_slow_l) : 1
 pic_gate = exp(-PIC_INH * (r_rc_l + IAIN)) : 1
 ahp_gate = exp(-AHP_MONO * (monoamine - 1)) : 1
 drive_force = SOMA_FRAC * (E_EXC - v_s) + (1 - SOMA_FRAC) * (E_EXC - v_d) : volt
-i_cm = w_exc * e_cm * drive_force : amp
-i_rst = w_exc * e_rst * drive_force : amp
+i_cm = w_exc * (e_cm + e_cmv) * drive_force : amp
+i_rst = w_exc * (e_rst + e_rsv) * drive_force : amp
 i_in = w_exc * e_in * drive_force : amp
-i_ia = g_ia * IA_EFF * r_ia * drive_force : amp
+i_ia = g_ia * ia_eff * r_ia * drive_force : amp
 i_inh = g_inh * (SOMA_FRAC * (E_INH - v_s) + (1 - SOMA_FRAC) * (E_INH - v_d)) : amp
 dtrace/dt = -trace / (50*ms) : hertz
 rst_w : 1 (constant)
@@ -118,6 +124,53 @@ V_RESET : volt (constant, shared)
 T_REF : second (constant, shared)
 SOMA_FRAC : 1 (constant, shared)
 """
+
+#: Peripheral nerve stimulation of the motor axons (one pulse per run at ``T_NERVE`` with
+#: intensity ``I_NERVE`` [mA]; axon ``i`` is excited if ``I_NERVE >= AX_TH``). ``D_PROX`` and
+#: ``D_DIST`` are the conduction times from the stimulation site to the soma and to the muscle.
+#: The latches record what happened in each axon: ``ax_fail`` (the axon was refractory from an
+#: orthodromic spike), ``ax_coll`` and ``t_coll`` (an orthodromic spike collided with the
+#: antidromic one), ``ax_anti`` (the antidromic spike invaded the soma), ``ax_m`` (the
+#: orthodromic stimulated spike reached the muscle: part of the M-wave).
+NERVE_EQUATIONS = """
+AX_TH : 1 (constant)
+D_PROX : second (constant)
+D_DIST : second (constant)
+T_NERVE : second (constant, shared)
+I_NERVE : 1 (constant, shared)
+REFR_AX : second (constant, shared)
+ax_fail : 1
+ax_coll : 1
+t_coll : second
+ax_anti : 1
+ax_m : 1
+"""
+
+#: Collision bookkeeping at every soma discharge (runs before the twitch, which it may cancel):
+#: a discharge that passes the stimulation site within the axon's refractory period before the
+#: pulse blocks it; the first discharge that is still in the axon when the pulse comes (or leaves
+#: the soma before the antidromic spike arrives) collides with the antidromic spike.
+NERVE_RESET = """
+hit = int(I_NERVE >= AX_TH)
+ax_fail = clip(ax_fail + hit * int(t > T_NERVE - D_PROX - REFR_AX and t <= T_NERVE - D_PROX), 0, 1)
+coll_now = hit * int(t > T_NERVE - D_PROX and t < T_NERVE + D_PROX) * int(ax_fail < 0.5) * int(ax_coll < 0.5)
+ax_coll = ax_coll + coll_now
+t_coll = coll_now * t + (1 - coll_now) * t_coll
+"""
+
+#: Custom events of stimulated axons: the antidromic spike invades the soma (reset + AHP, no
+#: orthodromic discharge), the orthodromic one twitches the muscle fibres.
+NERVE_EVENTS = {
+    "antidromic": "abs(t - T_NERVE - D_PROX) < 0.5*dt and I_NERVE >= AX_TH and ax_fail < 0.5 and ax_coll < 0.5",
+    "orthodromic": "abs(t - T_NERVE - D_DIST) < 0.5*dt and I_NERVE >= AX_TH and ax_fail < 0.5",
+}
+NERVE_ON_EVENT = {
+    "antidromic": "v_s = V_RESET\ng_ahp += dg_ahp_spike * ahp_gate\nax_anti = 1\n",
+    "orthodromic": muscle.twitch_update() + "ax_m = 1\n",
+}
+
+#: Final per-unit states of the nerve latches returned with the results.
+NERVE_STATES = ("ax_fail", "ax_coll", "t_coll", "ax_anti", "ax_m")
 
 #: Per-pathway input currents recorded for the first and last unit.
 PATHWAY_CURRENTS = ("i_cm", "i_rst", "i_in", "i_ia", "i_inh")
@@ -149,11 +202,22 @@ class Structure:
     input_dt_s: float = 1e-3
     record_dt_s: float = 1e-3
     voltage_units: tuple[int, ...] = ()
+    stimulated: bool = False
 
     @property
     def n_input_steps(self) -> int:
         """Number of samples of every input TimedArray."""
         return int(round(self.duration_s / self.input_dt_s)) + 1
+
+    @property
+    def stim_dt_s(self) -> float:
+        """Step of the stimulation TimedArrays: ``dt_s`` in stimulated runs, else one step."""
+        return self.dt_s if self.stimulated else self.duration_s
+
+    @property
+    def n_stim_steps(self) -> int:
+        """Number of samples of every stimulation TimedArray (2 zeros when not stimulated)."""
+        return int(round(self.duration_s / self.stim_dt_s)) + 1
 
     def key(self) -> str:
         """Stable hash naming the standalone build of this structure."""
@@ -162,9 +226,10 @@ class Structure:
 
 
 def _model_source_hash() -> str:
-    text = motoneuron.EQUATIONS + motoneuron.RESET + muscle.EQUATIONS + muscle.RESET
+    text = motoneuron.EQUATIONS + motoneuron.RESET + muscle.EQUATIONS + muscle.twitch_update("1 - coll_now")
     text += CONTROLLER_EQUATIONS + DESCENDING_EQUATIONS + NEUROMODULATION_EQUATIONS
-    text += INPUT_EQUATIONS + interneurons.EQUATIONS
+    text += INPUT_EQUATIONS + interneurons.EQUATIONS + NERVE_EQUATIONS + NERVE_RESET
+    text += json.dumps([NERVE_EVENTS, NERVE_ON_EVENT])
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -184,6 +249,11 @@ class Built:
 
 #: Input time courses of a network and their dimensionality (1: shared, 2: one column per unit).
 TIMED_ARRAYS = {"common_ta": 1, "beta_ta": 1, "indep_ta": 2, "eff_ta": 1, "target_ta": 1, "inj_ta": 1}
+
+#: Stimulation time courses, sampled at :attr:`Structure.stim_dt_s` (all shared by the units):
+#: the Ia volley (units of the Ia reference rate), corticospinal and reticulospinal volleys
+#: (units of maximal descending excitation) and the GABA-B suppression of cortical output.
+STIM_ARRAYS = ("ia_volley_ta", "cst_volley_ta", "rst_volley_ta", "cort_inh_ta")
 
 #: Signals of the drive group recorded at ``record_dt_s``.
 DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate")
@@ -207,6 +277,10 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
         shape = (n_in,) if ndim == 1 else (n_in, n)
         values = np.asarray(timed_values.get(name, np.zeros(shape)), dtype=float).reshape(shape)
         tas[name] = b2.TimedArray(values, dt=in_dt, name=name)
+    for name in STIM_ARRAYS:
+        values = np.asarray(timed_values.get(name, np.zeros(structure.n_stim_steps)), dtype=float)
+        tas[name] = b2.TimedArray(values.reshape(structure.n_stim_steps),
+                                  dt=structure.stim_dt_s * b2.second, name=name)
     ns = dict(tas, R_LIN=muscle.R_LINEAR, GAIN_NORM=float(muscle.GAIN_NORM), INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
 
@@ -214,12 +288,16 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
                  + interneurons.EQUATIONS + NEUROMODULATION_EQUATIONS)
     # the drive group updates before the pool reads it (same step on both engines)
     drive = b2.NeuronGroup(1, drive_eqs, method="euler", namespace=ns, dt=dt, name="drive", order=-1)
-    mn_eqs = (motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS
+    mn_eqs = (motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS + NERVE_EQUATIONS
               + DESCENDING_EQUATIONS.replace("exc_src", "exc_l"))
     mn = b2.NeuronGroup(
         n, mn_eqs, threshold="v_s > V_TH",
-        reset=motoneuron.RESET + muscle.RESET + "trace += 1/(50*ms)\n",
+        reset=motoneuron.RESET + NERVE_RESET + muscle.twitch_update("1 - coll_now")
+        + "trace += 1/(50*ms)\n",
+        events=dict(NERVE_EVENTS),
         refractory="T_REF", method="exponential_euler", namespace=ns, dt=dt, name="mn")
+    for event, code in NERVE_ON_EVENT.items():
+        mn.run_on_event(event, code)
     index = np.zeros(n, dtype=int)
     for local, remote in (("exc_l", "exc"), ("r_ein_l", "r_ein"), ("r_rc_l", "r_rc"),
                           ("cmd_slow_l", "cmd_slow")):

@@ -27,17 +27,18 @@ import xarray as xr
 from . import _schema
 from .config import Config, ConfigError, param
 from .engine import ENGINES, Results, Values, cache_dir, run
-from .inputs import afferent, corticospinal, reticulospinal
+from .inputs import afferent, corticospinal, reticulospinal, stimulation
 from .inputs.afferent import AfferentConfig
 from .inputs.corticospinal import CorticospinalConfig
 from .inputs.drive import DriveConfig, common_noise, independent_noise
 from .inputs.neuromodulation import NeuromodulationConfig
 from .inputs.reticulospinal import ReticulospinalConfig
+from .inputs.stimulation import CortexConfig, NerveConfig, Stimulus
 from .models.interneurons import InterneuronConfig
 from .models.motoneuron import MotoneuronConfig, passive_properties
 from .models.muscle import MuscleConfig
 from .models.pool import PoolConfig, unit_properties
-from .network import Structure
+from .network import STIM_ARRAYS, Structure
 from .task import TaskConfig, target_profile
 
 __all__ = ["SimulationConfig", "Calibration", "calibrate", "simulate", "unit_table",
@@ -56,6 +57,8 @@ class SimulationConfig(Config):
     afferent: AfferentConfig = param(AfferentConfig())
     interneurons: InterneuronConfig = param(InterneuronConfig())
     neuromodulation: NeuromodulationConfig = param(NeuromodulationConfig())
+    nerve: NerveConfig = param(NerveConfig())
+    cortex: CortexConfig = param(CortexConfig())
     drive: DriveConfig = param(DriveConfig())
     task: TaskConfig = param(TaskConfig())
     seed: int = param(0, lo=0, hi=2**32 - 1, doc="random seed of every noise source")
@@ -112,7 +115,16 @@ def unit_table(cfg: SimulationConfig) -> dict[str, np.ndarray]:
     props["g_ia"] = afferent.monosynaptic_conductance(props["input_conductance_us"], cfg.afferent)
     props["ia_epsp_conductance_us"] = props["g_ia"] * 1e6
     props["twitch_n"] = props["twitch_n"] * cfg.muscle.twitch_scale
-    props["reflex_latency_ms"] = 1e3 * afferent.reflex_latency_s(props["axon_cv_m_s"], cfg.afferent)
+    # motor axons: stimulation thresholds (the subject's own draw) and conduction times from
+    # the nerve stimulation site to the soma and to the muscle (+ neuromuscular delay)
+    nerve = cfg.nerve
+    props["nerve_threshold_ma"] = stimulation.axon_thresholds_ma(
+        props["size_index"], nerve, np.random.default_rng([cfg.seed, 3]))
+    props["proximal_delay_s"] = cfg.afferent.path_length_m / props["axon_cv_m_s"]
+    props["distal_delay_s"] = (nerve.to_muscle_m / (nerve.distal_cv_ratio * props["axon_cv_m_s"])
+                               + nerve.neuromuscular_delay_ms * 1e-3)
+    props["reflex_latency_ms"] = 1e3 * (afferent.reflex_latency_s(props["axon_cv_m_s"], cfg.afferent)
+                                        + props["distal_delay_s"])
     return props
 
 
@@ -137,6 +149,8 @@ def pathway_constants(cfg: SimulationConfig) -> dict[str, float]:
         "IA_REST": aff.resting_rate_hz / aff.reference_rate_hz,
         "IA_FUSI": aff.fusimotor_gain_hz / aff.reference_rate_hz,
         "IA_EFF": afferent.ia_efficacy(aff),
+        "PSI_KL": aff.presynaptic_strength * aff.presynaptic_inhibition,
+        "PSI_DROP": aff.contraction_disinhibition,
         "EIN_CST": (1 - rho) * cfg.corticospinal.interneuron_weight,
         "EIN_RST": rho * cfg.reticulospinal.interneuron_weight,
         "EIN_IA": inn.ia_to_interneuron * aff.oligosynaptic_weight,
@@ -149,24 +163,66 @@ def pathway_constants(cfg: SimulationConfig) -> dict[str, float]:
     }
 
 
-def _structure(cfg: SimulationConfig, duration_s: float, voltage_units: tuple[int, ...] = ()) -> Structure:
+def _structure(cfg: SimulationConfig, duration_s: float, voltage_units: tuple[int, ...] = (),
+               stimulated: bool = False) -> Structure:
     return Structure(n_units=cfg.pool.n_units, duration_s=float(duration_s), dt_s=cfg.dt_ms * 1e-3,
                      input_dt_s=cfg.drive.noise_dt_ms * 1e-3, record_dt_s=1.0 / cfg.fs_force_hz,
-                     voltage_units=tuple(voltage_units))
+                     voltage_units=tuple(voltage_units), stimulated=stimulated)
+
+
+def stimulation_values(cfg: SimulationConfig, structure: Structure,
+                       stimulus: Stimulus | None) -> dict[str, Any]:
+    """Network values of the stimuli of one trial (zeros and an unreachable nerve pulse if none).
+
+    Returns the stimulation TimedArrays (``ta.ia_volley_ta``...) sampled at
+    :attr:`~simulator.network.Structure.stim_dt_s` and the shared nerve-pulse constants.
+    """
+    n = structure.n_stim_steps
+    values: dict[str, Any] = {f"ta.{name}": np.zeros(n) for name in STIM_ARRAYS}
+    values.update({"mn.T_NERVE": -1.0, "mn.I_NERVE": -1.0,
+                   "mn.REFR_AX": cfg.nerve.axon_refractory_ms * 1e-3})
+    if stimulus is None:
+        return values
+    t = np.arange(n) * structure.stim_dt_s
+    aff, cortex = cfg.afferent, cfg.cortex
+    if stimulus.nerve_time_s is not None:
+        values["mn.T_NERVE"], values["mn.I_NERVE"] = stimulus.nerve_time_s, stimulus.nerve_ma
+        values["ta.ia_volley_ta"] = stimulation.ia_volley(
+            t, stimulus.nerve_time_s, stimulus.nerve_ma,
+            stimulation.ia_thresholds_ma(cfg.nerve, np.random.default_rng([cfg.seed, 4])), cfg.nerve,
+            path_m=aff.path_length_m, cv_m_s=aff.conduction_velocity_m_s,
+            central_delay_s=aff.central_delay_ms * 1e-3, rng=np.random.default_rng([cfg.seed, 5]))
+    cst = np.zeros(n)
+    if stimulus.tms:
+        volley, inhibition = stimulation.tms_volley(
+            t, stimulus.tms, cortex, corticospinal.cortical_gain(cfg.corticospinal),
+            cfg.corticospinal.intracortical_inhibition)
+        cst += volley
+        values["ta.cort_inh_ta"] = inhibition
+    if stimulus.direct_time_s is not None:
+        cst += stimulation.direct_cst_volley(t, stimulus.direct_time_s, stimulus.direct_pct, cortex)
+    values["ta.cst_volley_ta"] = cst
+    if stimulus.startle_time_s is not None:
+        values["ta.rst_volley_ta"] = stimulation.startle_volley(t, stimulus.startle_time_s, cortex)
+    return values
 
 
 def _values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.ndarray],
             rng: np.random.Generator, *, e_ff: np.ndarray, target: np.ndarray, closed_loop: bool,
-            f_mvc: float, injection: tuple[np.ndarray, np.ndarray] | None = None) -> Values:
+            f_mvc: float, injection: tuple[np.ndarray, np.ndarray] | None = None,
+            stimulus: Stimulus | None = None) -> Values:
     mn = cfg.motoneuron
     n, n_in = structure.n_units, structure.n_input_steps
     in_dt = structure.input_dt_s
     values: Values = {f"mn.{k}": props[k] for k in
                       ("C_s", "C_d", "G_s", "G_d", "G_c", "g_pic", "w_exc", "tau_ahp", "dg_ahp_spike",
                        "g_ia")}
+    values.update({"mn.AX_TH": props["nerve_threshold_ma"], "mn.D_PROX": props["proximal_delay_s"],
+                   "mn.D_DIST": props["distal_delay_s"]})
+    values.update(stimulation_values(cfg, structure, stimulus))
     consts = pathway_constants(cfg)
     drive_only = ("EIN_CST", "EIN_RST", "EIN_IA", "RC_GAIN")
-    shared_both = ("CST_GAIN", "RST_GAIN", "IA_REST", "IA_FUSI", "IA_EFF")
+    shared_both = ("CST_GAIN", "RST_GAIN", "IA_REST", "IA_FUSI", "IA_EFF", "PSI_KL", "PSI_DROP")
     values.update({f"mn.{k}": v for k, v in consts.items() if k not in drive_only})
     values.update({f"drive.{k}": consts[k] for k in drive_only + shared_both})
     values.update({
@@ -293,7 +349,8 @@ def _smooth(x: np.ndarray, n: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- simulation
 def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tuple[int, ...] = (),
              injection: tuple[np.ndarray, np.ndarray] | None = None,
-             calibration: Calibration | None = None) -> xr.Dataset:
+             calibration: Calibration | None = None, stimulus: Stimulus | None = None,
+             trial: int | None = None) -> xr.Dataset:
     """Run the task of ``cfg`` on its virtual subject.
 
     Parameters
@@ -309,15 +366,24 @@ def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tu
         Optional somatic current injection ``(amplitude per unit [A], time course (n_input_steps,))``.
     calibration
         Use this calibration instead of computing (or loading) one.
+    stimulus
+        Stimuli delivered during the task (:class:`simulator.inputs.stimulation.Stimulus`);
+        stimulated runs integrate the volleys at ``dt_ms`` and return what happened in every
+        motor axon (``axon_*`` variables, :func:`simulator.evoked.muscle_arrivals`).
+    trial
+        Repetition index of a trial on the same subject: changes the noise of the run, never the
+        subject (whose stimulation thresholds and calibration follow ``cfg.seed``).
 
     Returns
     -------
     xarray.Dataset
         The ``activity`` Dataset (see :mod:`simulator._schema`).
     """
-    cal = calibration if calibration is not None else calibrate(cfg, progress=progress)
     task = cfg.task
-    structure = _structure(cfg, task.duration_s, voltage_units)
+    if stimulus is not None:
+        stimulus.check(task.duration_s, cfg.dt_ms * 1e-3)
+    cal = calibration if calibration is not None else calibrate(cfg, progress=progress)
+    structure = _structure(cfg, task.duration_s, voltage_units, stimulated=stimulus is not None)
     t_in = np.arange(structure.n_input_steps) * structure.input_dt_s
     goal = target_profile(task, t_in) / 100.0
     if task.control == "force":
@@ -325,12 +391,36 @@ def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tu
     else:
         e_ff, target, closed = goal, np.zeros_like(goal), False
     props = unit_table(cfg)
-    rng = np.random.default_rng([cfg.seed, 2])
+    rng = np.random.default_rng([cfg.seed, 2] + ([] if trial is None else [int(trial)]))
     values = _values(cfg, structure, props, rng, e_ff=e_ff, target=target, closed_loop=closed,
-                     f_mvc=cal.mvc_n, injection=injection)
+                     f_mvc=cal.mvc_n, injection=injection, stimulus=stimulus)
     res = run(structure, values, cfg.engine, progress=progress)
-    return to_dataset(cfg, res, props, cal, goal_time=t_in, goal=goal,
-                      voltage_units=structure.voltage_units)
+    ds = to_dataset(cfg, res, props, cal, goal_time=t_in, goal=goal,
+                    voltage_units=structure.voltage_units)
+    # the cortical signal standing in for EEG/MEG: corticospinal output with its common and beta
+    # oscillations (the shared input of every corticomotoneuronal synapse)
+    oscillation = np.interp(res.t, t_in, values["ta.common_ta"] + values["ta.beta_ta"])
+    ds["cortical_signal"] = ("time", ds["corticospinal_output"].values * (1 + oscillation),
+                             {"units": "1", "long_name": "corticospinal output with its oscillations"})
+    if stimulus is not None:
+        _add_stimulation(ds, stimulus, res, props)
+    return ds
+
+
+def _add_stimulation(ds: xr.Dataset, stimulus: Stimulus, res: Results,
+                     props: dict[str, np.ndarray]) -> None:
+    """Record the stimulus and the fate of every motor axon in the activity Dataset."""
+    nerve = res.nerve
+    ds["axon_collision_time"] = ("unit", np.where(nerve["ax_coll"] > 0.5, nerve["t_coll"], np.nan),
+                                 {"units": "s", "long_name": "soma time of the discharge that collided "
+                                  "with the antidromic spike"})
+    for key, name, long_name in (("ax_m", "axon_orthodromic", "stimulated spike reached the muscle"),
+                                 ("ax_anti", "axon_antidromic", "antidromic spike invaded the soma"),
+                                 ("ax_fail", "axon_refractory", "axon refractory at the pulse")):
+        ds[name] = ("unit", nerve[key] > 0.5, {"long_name": long_name})
+    for key in ("nerve_threshold_ma", "proximal_delay_s", "distal_delay_s"):
+        ds[key] = ("unit", props[key], {"units": key.rsplit("_", 1)[1]})
+    ds.attrs["stimulus"] = json.dumps(dataclasses.asdict(stimulus))
 
 
 def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray], cal: Calibration,

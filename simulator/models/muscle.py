@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config import Config, param
 
-__all__ = ["MuscleConfig", "fusion_gain", "EQUATIONS", "RESET", "R_LINEAR"]
+__all__ = ["MuscleConfig", "fusion_gain", "twitch_update", "EQUATIONS", "RESET", "R_LINEAR"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +49,23 @@ T_twitch : second (constant)
 t_prev : second
 """
 
-#: Reset appended to the motoneuron reset: one twitch of amplitude P * gain(T/ISI).
-#: ``tw_a`` jumps by P*e so that force_unit = P (t/T) exp(1 - t/T) after an isolated spike.
-RESET = """
-r_norm = T_twitch / (t - t_prev)
-tw_a += P_twitch * exp(1.0) * (int(r_norm <= R_LIN) + int(r_norm > R_LIN) * ((1 - exp(-2*r_norm**3)) / (r_norm + 1e-12)) / GAIN_NORM)
-t_prev = t
-"""
+def twitch_update(gate: str = "1") -> str:
+    """Brian2 code adding one twitch of amplitude ``gate * P * gain(T/ISI)``.
+
+    ``tw_a`` jumps by P*e so that force_unit = P (t/T) exp(1 - t/T) after an isolated spike.
+    ``gate`` is an expression in {0, 1}: a spike that never reaches the muscle (it collided with an
+    antidromic one, :mod:`simulator.inputs.stimulation`) adds no twitch and leaves ``t_prev``.
+    """
+    return (
+        "r_norm = T_twitch / (t - t_prev)\n"
+        f"tw_a += ({gate}) * P_twitch * exp(1.0) * (int(r_norm <= R_LIN) + int(r_norm > R_LIN) * "
+        "((1 - exp(-2*r_norm**3)) / (r_norm + 1e-12)) / GAIN_NORM)\n"
+        f"t_prev = ({gate}) * t + (1 - ({gate})) * t_prev\n")
+
+
+#: Reset appended to the motoneuron reset: one twitch per discharge.
+RESET = twitch_update()
+
 
 #: Normalisation constant of the fusion gain at r = 0.4.
 GAIN_NORM = (1.0 - np.exp(-2.0 * R_LINEAR**3)) / R_LINEAR
