@@ -312,12 +312,14 @@ def replicate_sd(library: xr.Dataset | xr.DataArray,
     """
     da = check_library(library, measures)
     x = da.values
-    n = np.isfinite(x).sum(axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = np.nanvar(np.where(n[:, :, None, :] >= 2, x, np.nan), axis=2, ddof=1)
-    var = np.where(n >= 2, var, np.nan)
-    pooled = np.sqrt(np.nanmean(var.reshape(-1, var.shape[-1]), axis=0)) if np.isfinite(var).any() \
-        else np.full(x.shape[-1], np.nan)
+    finite = np.isfinite(x)
+    n = finite.sum(axis=2)                                                  # (S, M, p)
+    mean = np.where(finite, x, 0.0).sum(axis=2) / np.maximum(n, 1)
+    ss = np.where(finite, x - mean[:, :, None, :], 0.0) ** 2
+    ok = n >= 2                                                             # cells with a variance
+    var = np.where(ok, ss.sum(axis=2) / np.maximum(n - 1, 1), 0.0)
+    cells = ok.sum(axis=(0, 1))
+    pooled = np.where(cells > 0, np.sqrt(var.sum(axis=(0, 1)) / np.maximum(cells, 1)), np.nan)
     return xr.DataArray(pooled, dims=("measure",), coords={"measure": da.measure.values},
                         name="replicate_sd")
 
@@ -407,15 +409,20 @@ def _schafer_strimmer(xc: np.ndarray, finite: np.ndarray, sd: np.ndarray, corr: 
 def _gauss_loglik(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """log N(y; mean, cov), broadcasting ``y`` (..., p) against cells (S, M, p)/(S, M, p, p).
 
-    Uses an eigen-decomposition with eigenvalues floored at 1e-12 of the largest, so a
-    pairwise-estimated covariance that is not quite positive definite still scores.
+    The covariance is first scaled to a correlation matrix, so the result does not depend on the
+    measures' units even numerically, then eigen-decomposed with eigenvalues floored at 1e-12, so
+    a pairwise-estimated covariance that is not quite positive definite still scores. The
+    diagonal must be positive (the observation variance is always added).
     """
-    evals, evecs = np.linalg.eigh(cov)
-    evals = np.maximum(evals, 1e-12 * evals.max(axis=-1, keepdims=True) + 1e-300)
-    r = y - mean
+    d = np.sqrt(np.einsum("...ii->...i", cov))
+    corr = cov / (d[..., :, None] * d[..., None, :])
+    evals, evecs = np.linalg.eigh(corr)
+    evals = np.maximum(evals, 1e-12)
+    r = (y - mean) / d
     proj = np.einsum("...pk,...p->...k", evecs, r)
     p = mean.shape[-1]
-    return -0.5 * (p * math.log(2 * math.pi) + np.log(evals).sum(-1) + (proj ** 2 / evals).sum(-1))
+    return -0.5 * (p * math.log(2 * math.pi) + 2 * np.log(d).sum(-1) + np.log(evals).sum(-1)
+                   + (proj ** 2 / evals).sum(-1))
 
 
 def _logmeanexp(a: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
