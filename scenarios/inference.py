@@ -481,6 +481,9 @@ class InferenceResult:
         ``(pair, magnitude_a, magnitude_b)``: posterior over the magnitudes given each pair.
     site_involvement
         ``(site,)``: probability that a site is involved, alone or in a pair (pairs only).
+    site_posterior_interval
+        ``(site, bound)``: bootstrap 5th/95th percentiles of ``site_posterior`` over resampled
+        replicates (only with ``n_bootstrap > 0``).
     settings
         Shrinkage, pair prior and the library's attrs, for the record.
     """
@@ -495,6 +498,7 @@ class InferenceResult:
     pair_log_evidence: xr.DataArray | None = None
     pair_magnitude_posterior: xr.DataArray | None = None
     site_involvement: xr.DataArray | None = None
+    site_posterior_interval: xr.DataArray | None = None
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -514,7 +518,7 @@ class InferenceResult:
         data = {"site_posterior": self.site_posterior, "magnitude_posterior": self.magnitude_posterior,
                 "log_evidence": self.log_evidence}
         for name in ("posterior", "pair_posterior", "pair_log_evidence", "pair_magnitude_posterior",
-                     "site_involvement"):
+                     "site_involvement", "site_posterior_interval"):
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
@@ -534,19 +538,25 @@ class InferenceResult:
     def summary(self, top: int = 8) -> str:
         """Plain-text table: sites by posterior, their most probable magnitude, top pairs."""
         lines = [f"Site inference from {len(self.measures)} measure(s): {', '.join(self.measures)}",
-                 "", f"{'site':<28}{'posterior':>10}{'MAP magnitude':>15}{'E[magnitude]':>14}"]
+                 "", f"{'site':<28}{'posterior':>10}{'MAP magnitude':>15}{'E[magnitude]':>14}"
+                 + (f"{'bootstrap 90 %':>18}" if self.site_posterior_interval is not None else "")]
         order = np.argsort(-self.site_posterior.values, kind="stable")
         for i in order[:top]:
             site = str(self.site_posterior.site.values[i])
+            if self.site_posterior_interval is not None:
+                lo, hi = self.site_posterior_interval.sel(site=site).values
+                interval = f"{f'{lo:.3f}-{hi:.3f}':>18}"
+            else:
+                interval = ""
             mp = self.magnitude_posterior.sel(site=site)
             ok = np.isfinite(mp.values)
             mags = mp.magnitude.values[ok]
             w = mp.values[ok]
             if site == CONTROL:  # no adaptation: its magnitude grid carries no meaning
-                lines.append(f"{site:<28}{float(self.site_posterior[i]):>10.3f}{'-':>15}{'-':>14}")
+                lines.append(f"{site:<28}{float(self.site_posterior[i]):>10.3f}{'-':>15}{'-':>14}{interval}")
                 continue
             lines.append(f"{site:<28}{float(self.site_posterior[i]):>10.3f}"
-                         f"{mags[np.argmax(w)]:>15g}{float(np.sum(w * mags)):>14.3g}")
+                         f"{mags[np.argmax(w)]:>15g}{float(np.sum(w * mags)):>14.3g}{interval}")
         if len(order) > top:
             rest = float(self.site_posterior.values[order[top:]].sum())
             lines.append(f"{f'({len(order) - top} more)':<28}{rest:>10.3f}")
@@ -586,7 +596,8 @@ def _check_shrinkage(shrinkage: float | str) -> float | str:
 
 
 def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs: bool = True,
-          pair_prior: float = 0.5, shrinkage: float | str = "auto") -> InferenceResult:
+          pair_prior: float = 0.5, shrinkage: float | str = "auto", n_bootstrap: int = 0,
+          seed: int = 0) -> InferenceResult:
     """Posterior over the sites of adaptation given an observed training signature.
 
     For every library cell (site ``s``, magnitude ``m``) the simulated changes of the observed
@@ -595,7 +606,8 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     ``N(y; mu, S + diag(sd**2))`` (Wood 2010, Nature 466:1102; Price et al. 2018, J Comput Graph
     Stat 27:1). The prior is uniform over the sites (``control`` included when present) and
     uniform over each site's magnitude grid, so a site's evidence is the mean likelihood over its
-    magnitudes. The result is deterministic.
+    magnitudes. The posterior itself is deterministic; ``n_bootstrap`` resamples the library's
+    replicates to show how much it depends on which virtual subjects were simulated.
 
     **Pairs** (``pairs=True``): two sites ``a``, ``b`` adapting together at magnitudes
     ``(ma, mb)`` are scored under an *additivity assumption*: their mean signature is the sum of
@@ -618,6 +630,12 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     shrinkage
         Weight of the diagonal target in the covariance, in [0, 1], or ``"auto"`` for the
         Schäfer & Strimmer (2005, Stat Appl Genet Mol Biol 4:32) estimate per cell.
+    n_bootstrap
+        If > 0, recompute the single-site posterior on this many bootstrap resamples of the
+        replicates (each cell resampled with replacement, Efron 1979, Ann Stat 7:1) and report
+        its 5th and 95th percentiles as ``site_posterior_interval`` (0–10000).
+    seed
+        Seed of the bootstrap.
 
     Returns
     -------
@@ -631,6 +649,8 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     """
     if isinstance(pair_prior, bool) or not isinstance(pair_prior, (int, float)) or not 0 <= pair_prior < 1:
         raise ConfigError(f"pair_prior = {pair_prior!r} must be in [0, 1)")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or not 0 <= n_bootstrap <= 10_000:
+        raise ConfigError(f"n_bootstrap = {n_bootstrap!r} must be an integer in [0, 10000]")
     shrinkage = _check_shrinkage(shrinkage)
     da, y, var = _prepare(library, observation)
     stats = _cell_stats(da.values, shrinkage, da)
@@ -654,10 +674,31 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
                   "library_attrs": {k: v for k, v in getattr(library, "attrs", {}).items()
                                     if isinstance(v, (str, int, float))}},
     )
+    if n_bootstrap:
+        result["site_posterior_interval"] = _bootstrap(da, y, var, shrinkage, n_bootstrap, seed)
+        result["settings"].update(n_bootstrap=n_bootstrap, seed=int(seed))
     neural = [i for i, s in enumerate(sites) if s != CONTROL]
     if pairs and len(neural) >= 2:
         result.update(_pairs(stats, y, var, sites, mags, neural, log_ev, pair_prior))
     return InferenceResult(**result)
+
+
+def _bootstrap(da: xr.DataArray, y: np.ndarray, var: np.ndarray, shrinkage: float | str,
+               n: int, seed: int) -> xr.DataArray:
+    """5th and 95th percentiles of the site posterior over bootstrap resamples of the replicates."""
+    rng = np.random.default_rng(seed)
+    x = da.values
+    posts = np.empty((n, x.shape[0]))
+    for b in range(n):
+        idx = rng.integers(x.shape[2], size=x.shape[:3])
+        xb = np.take_along_axis(x, idx[..., None], axis=2)
+        stats = _cell_stats(xb, shrinkage, da)
+        posts[b] = _normalise_log(_logmeanexp(_cell_loglik(stats, y, var), axis=1))
+    q = np.percentile(posts, [5.0, 95.0], axis=0).T
+    return xr.DataArray(q, dims=("site", "bound"), coords={"site": da.site.values, "bound": ["p05", "p95"]},
+                        name="site_posterior_interval",
+                        attrs={"long_name": "bootstrap 90 % interval of the site posterior over replicates",
+                               "n_bootstrap": n})
 
 
 def _pairs(stats: _Stats, y: np.ndarray, var: np.ndarray, sites: list[str], mags: np.ndarray,

@@ -339,7 +339,6 @@ def test_run_inference_writes_results(lib, tmp_path):
     ds, mean = lib
     save_netcdf(ds, tmp_path / "library.nc")
     obs = observe(mean, "monoaminergic", 1, measures=["mvc_pct", "delta_f_pps"])
-    import tomllib  # noqa: F401 - the observation is written by hand below
     text = "".join(f"[measures.{m}]\nchange = {obs.change[m]!r}\nsd = {obs.sd[m]!r}\n" for m in obs.measures)
     obs_path = write(tmp_path, text)
     out = run_inference(tmp_path / "library.nc", obs_path, tmp_path / "out", n_samples=50)
@@ -361,3 +360,20 @@ def test_run_inference_writes_nothing_on_bad_input(lib, tmp_path):
     with pytest.raises(ConfigError, match="library file .* does not exist"):
         run_inference(tmp_path / "missing.nc", bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_bootstrap_interval_brackets_the_posterior(lib):
+    ds, mean = lib
+    res = infer(ds, observe(mean, TWINS[0], 1), pairs=False, n_bootstrap=40, seed=1)
+    iv = res.site_posterior_interval
+    assert iv.dims == ("site", "bound")
+    assert np.all(iv.sel(bound="p05") <= iv.sel(bound="p95"))
+    # the twins' split depends on which replicates were simulated; the distinct sites' zero does not
+    assert float(iv.sel(site=TWINS[0], bound="p95") - iv.sel(site=TWINS[0], bound="p05")) > 0.05
+    assert float(iv.sel(site="control", bound="p95")) < 1e-3
+    again = infer(ds, observe(mean, TWINS[0], 1), pairs=False, n_bootstrap=40, seed=1)
+    xr.testing.assert_identical(iv, again.site_posterior_interval)
+    assert "site_posterior_interval" in res.to_dataset()
+    assert "bootstrap 90 %" in res.summary()
+    with pytest.raises(ConfigError, match="n_bootstrap = -1"):
+        infer(ds, observe(mean, TWINS[0], 1), n_bootstrap=-1)
