@@ -9,7 +9,9 @@ conventions of the literature (%MVC, pps, N), with the protocol and seed in ``at
 
 Protocols: ``mvc`` (maximal voluntary contraction), ``trapezoid`` (e.g. Del Vecchio et al. 2019),
 ``triangle`` (delta-F ramps, Gorassini et al. 2002; Orssatto et al. 2021) and ``ballistic``
-(fast ramp to a target, Van Cutsem et al. 1998).
+(fast ramp to a target, Van Cutsem et al. 1998); the evoked-response protocols of
+:mod:`scenarios.evoked` (H-reflex, V-wave, MEP, SICI, silent period, CMEP, startle) are served by
+the same :func:`run`.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
+from scenarios import evoked
 from simulator import measures
 from simulator.config import Config, ConfigError, param
 from simulator.simulation import SimulationConfig, simulate
 from simulator.task import TaskConfig
 
 __all__ = ["MVCProtocol", "TrapezoidProtocol", "TriangleProtocol", "BallisticProtocol",
-           "EXPERIMENTS", "run"]
+           "CONTRACTIONS", "EXPERIMENTS", "run"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,11 +91,14 @@ class BallisticProtocol(Config):
 
 Protocol = MVCProtocol | TrapezoidProtocol | TriangleProtocol | BallisticProtocol
 
-#: name -> protocol class; :func:`run` serves them all.
-EXPERIMENTS: dict[str, type[Config]] = {
+#: Contraction protocols (measured here).
+CONTRACTIONS: dict[str, type[Config]] = {
     "mvc": MVCProtocol, "trapezoid": TrapezoidProtocol, "triangle": TriangleProtocol,
     "ballistic": BallisticProtocol,
 }
+#: name -> protocol class of every experiment (contractions and the evoked responses of
+#: :mod:`scenarios.evoked`); :func:`run` serves them all.
+EXPERIMENTS: dict[str, type[Config]] = dict(CONTRACTIONS, **{k: cls for k, (cls, _) in evoked.EVOKED.items()})
 
 
 def _plateau(ds: xr.Dataset) -> np.ndarray:
@@ -125,6 +131,8 @@ def run(subject: SimulationConfig, protocol: Config, *, seed: int | None = None,
     """
     if type(protocol) not in EXPERIMENTS.values():
         raise ConfigError(f"protocol {protocol!r} is not one of {', '.join(EXPERIMENTS)}")
+    if type(protocol) not in CONTRACTIONS.values():
+        return evoked.run(subject, protocol, seed=seed, simulator=simulator)
     cfg = subject.replace(task=protocol.task())
     if seed is not None:
         cfg = cfg.replace(seed=seed)
@@ -158,7 +166,7 @@ def run(subject: SimulationConfig, protocol: Config, *, seed: int | None = None,
     }
     for name, (value, unit) in scalars.items():
         summary[name] = ((), value, {"units": unit})
-    name = next(k for k, v in EXPERIMENTS.items() if isinstance(protocol, v))
+    name = next(k for k, v in CONTRACTIONS.items() if isinstance(protocol, v))
     summary.attrs = {"kind": "experiment", "experiment": name, "protocol": protocol.to_dict(),
                      "subject": cfg.to_dict(), "seed": cfg.seed}
     return summary

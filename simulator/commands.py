@@ -424,12 +424,14 @@ def _add_experiment(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("runtime", "standalone"), default=None)
 
 
-@register("experiment", "Run a contraction experiment (mvc, trapezoid, triangle, ballistic) on a subject",
+@register("experiment", "Run a virtual experiment on a subject: contractions (mvc, trapezoid, triangle, "
+          "ballistic) or evoked responses (h_reflex, v_wave, mep, sici, silent_period, cmep, startle)",
           _add_experiment)
 def run_experiment(args: argparse.Namespace) -> int:
     """``mnpool experiment NAME --config FILE --out DIR``: subject from the config's simulation
     tables, protocol from its ``[NAME]`` table; writes ``experiment.nc`` and ``experiment.png``."""
-    from scenarios.experiments import EXPERIMENTS, run
+    from scenarios.evoked import plot_experiment
+    from scenarios.experiments import CONTRACTIONS, EXPERIMENTS, run
     from .io import save_netcdf
     from .plotting import plot_unit_summary, save_figure
     from .simulation import load_config
@@ -442,11 +444,17 @@ def run_experiment(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         staging = Path(tmp)
         save_netcdf(ds, staging / "experiment.nc")
-        save_figure(plot_unit_summary(ds), staging / "experiment.png")
+        contraction = args.name in CONTRACTIONS
+        save_figure(plot_unit_summary(ds) if contraction else plot_experiment(ds), staging / "experiment.png")
         _publish(staging, out)
     if not args.quiet:
-        print(f"mnpool experiment {args.name}: MVC {float(ds.mvc_n):.0f} N, plateau force "
-              f"{float(ds.force_mean):.1f} %MVC, mean rate {float(ds.mean_rate):.1f} pps -> {out}")
+        if contraction:
+            print(f"mnpool experiment {args.name}: MVC {float(ds.mvc_n):.0f} N, plateau force "
+                  f"{float(ds.force_mean):.1f} %MVC, mean rate {float(ds.mean_rate):.1f} pps -> {out}")
+        else:
+            outcomes = ", ".join(f"{v} {float(ds[v]):.3g} {ds[v].attrs.get('units', '')}".rstrip()
+                                 for v in ds.data_vars if ds[v].ndim == 0)
+            print(f"mnpool experiment {args.name}: {outcomes} -> {out}")
     return 0
 
 

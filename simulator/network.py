@@ -161,7 +161,8 @@ t_coll = coll_now * t + (1 - coll_now) * t_coll
 #: Custom events of stimulated axons: the antidromic spike invades the soma (reset + AHP, no
 #: orthodromic discharge), the orthodromic one twitches the muscle fibres.
 NERVE_EVENTS = {
-    "antidromic": "abs(t - T_NERVE - D_PROX) < 0.5*dt and I_NERVE >= AX_TH and ax_fail < 0.5 and ax_coll < 0.5",
+    "antidromic": ("abs(t - T_NERVE - D_PROX) < 0.5*dt and I_NERVE >= AX_TH and ax_fail < 0.5 "
+                   "and ax_coll < 0.5 and v_s <= V_TH"),  # a discharge in the same step collides
     "orthodromic": "abs(t - T_NERVE - D_DIST) < 0.5*dt and I_NERVE >= AX_TH and ax_fail < 0.5",
 }
 NERVE_ON_EVENT = {
