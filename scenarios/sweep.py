@@ -53,7 +53,7 @@ from simulator.simulation import SimulationConfig
 
 __all__ = ["DEFAULT_FUNCTION", "DEFAULT_MEASURE", "SUMMARY_MEASURES", "CONNECT_TIMEOUT_S", "Sweep", "SweepTask",
            "SweepResult", "TaskFunction", "Scheduler", "load_sweep", "resolve_function", "summarize",
-           "run_sweep", "gather", "plot_sweep", "default_workers", "task_id"]
+           "run_sweep", "run_tasks", "gather", "plot_sweep", "default_workers", "task_id"]
 
 #: Task function used when a sweep names none.
 DEFAULT_FUNCTION = "scenarios.sweep:summarize"
@@ -408,10 +408,11 @@ class SweepResult:
     out: Path
 
 
-def _execute(function: str, cfg: SimulationConfig) -> tuple[bool, Any]:
+def _execute(function: str, cfg: SimulationConfig, kwargs: Mapping[str, Any] | None = None
+             ) -> tuple[bool, Any]:
     """Run one task where it is scheduled; never raises, so failures travel back as records."""
     try:
-        result = resolve_function(function)(cfg)
+        result = resolve_function(function)(cfg, **(kwargs or {}))
         if not isinstance(result, xr.Dataset):
             raise TypeError(f"{function} returned {type(result).__name__}, not an xarray.Dataset")
         return True, result
@@ -484,11 +485,11 @@ def _dask_client(scheduler: Scheduler, workers: int | None) -> Iterator[Client]:
         yield _prepared(client)
 
 
-def _run_dask(client: Client, tasks: Sequence[SweepTask], function: str
-              ) -> Iterator[tuple[SweepTask, bool, Any]]:
+def _run_dask(client: Client, tasks: Sequence[SweepTask], function: str,
+              kwargs: Mapping[str, Any] | None = None) -> Iterator[tuple[SweepTask, bool, Any]]:
     from distributed import as_completed
-    futures = {client.submit(_execute, function, t.config, key=f"mnpool-sweep-{t.id}", pure=False): t
-               for t in tasks}
+    futures = {client.submit(_execute, function, t.config, kwargs, key=f"mnpool-sweep-{t.id}",
+                             pure=False): t for t in tasks}
     for future in as_completed(futures):
         task = futures[future]
         try:
@@ -499,9 +500,10 @@ def _run_dask(client: Client, tasks: Sequence[SweepTask], function: str
         yield task, ok, payload
 
 
-def _run_serial(tasks: Sequence[SweepTask], function: str) -> Iterator[tuple[SweepTask, bool, Any]]:
+def _run_serial(tasks: Sequence[SweepTask], function: str, kwargs: Mapping[str, Any] | None = None
+                ) -> Iterator[tuple[SweepTask, bool, Any]]:
     for task in tasks:
-        yield (task, *_execute(function, task.config))
+        yield (task, *_execute(function, task.config, kwargs))
 
 
 def _tag(ds: xr.Dataset, task: SweepTask, function: str) -> xr.Dataset:
@@ -560,44 +562,83 @@ def run_sweep(base: SimulationConfig, sweep: Sweep, out: str | os.PathLike, *,
         raise ConfigError(f"--out {str(out)!r} exists and is not a folder")
     if workers is not None and (scheduler is not None or workers < 1):
         raise ConfigError(f"workers = {workers} applies to a local cluster only and must be >= 1")
-    task_dir = out / _TASKS_DIR
-    todo = [t for t in tasks if not (task_dir / f"{t.id}.nc").is_file()]
-    failures: list[dict[str, Any]] = []
-    if todo:
-        with _results(todo, sweep.function, scheduler, workers) as stream:
-            from simulator.io import save_netcdf
-            from tqdm.auto import tqdm
-            with tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
-                      desc="mnpool sweep", disable=not progress) as bar:
-                for task, ok, payload in stream:
-                    if ok:
-                        save_netcdf(_tag(payload, task, sweep.function), task_dir / f"{task.id}.nc")
-                    else:
-                        failures.append({"id": task.id, "params": {k: _plain(v) for k, v in
-                                                                   task.params.items()}, **payload})
-                        bar.write(f"mnpool sweep: task {task.id} ({_describe(task.params)}) failed: "
-                                  f"{payload['error']}: {payload['message']}")
-                    bar.update()
-    order = {t.id: i for i, t in enumerate(tasks)}
-    failures.sort(key=lambda f: order[f["id"]])
-    _write_failures(out, failures)
+    failures, executed = run_tasks(tasks, sweep.function, out, scheduler=scheduler, workers=workers,
+                                   progress=progress)
     ds = gather(tasks, out, base=base, sweep=sweep)
     if figure and ds is not None:
         try:
             plot_sweep(ds, out / "sweep.png", measure)
         except ConfigError as exc:
             warnings.warn(f"no sweep figure: {exc}", stacklevel=2)
-    return SweepResult(ds, failures, executed=len(todo), skipped=len(tasks) - len(todo), out=out)
+    return SweepResult(ds, failures, executed=executed, skipped=len(tasks) - executed, out=out)
+
+
+def run_tasks(tasks: Sequence[SweepTask], function: str, out: str | os.PathLike, *,
+              scheduler: Scheduler = None, workers: int | None = None, progress: bool = True,
+              kwargs: Mapping[str, Any] | None = None, desc: str = "mnpool sweep"
+              ) -> tuple[list[dict[str, Any]], int]:
+    """Run the unfinished ``tasks`` (no ``out/tasks/<id>.nc`` yet) and stream their results there.
+
+    The engine of every multi-run command (sweeps, training scenarios, the atlas): tasks run on
+    Dask (or serially), each finished result is written at once, a failed task is recorded in
+    ``out/failures.json`` with its parameters and the others go on.
+
+    Parameters
+    ----------
+    tasks
+        Tasks with ids, parameters and configurations.
+    function
+        ``"module:function"`` called as ``function(config, **kwargs)`` on a worker.
+    out
+        Output folder.
+    scheduler, workers
+        As for :func:`run_sweep`.
+    progress
+        Progress bar of tasks done / total.
+    kwargs
+        Extra keyword arguments of the task function (must pickle).
+    desc
+        Label of the progress bar and of failure messages.
+
+    Returns
+    -------
+    failures, executed
+        Failure records (sweep order) and the number of tasks run now.
+    """
+    out = Path(out)
+    task_dir = out / _TASKS_DIR
+    todo = [t for t in tasks if not (task_dir / f"{t.id}.nc").is_file()]
+    failures: list[dict[str, Any]] = []
+    if todo:
+        with _results(todo, function, scheduler, workers, kwargs) as stream:
+            from simulator.io import save_netcdf
+            from tqdm.auto import tqdm
+            with tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
+                      desc=desc, disable=not progress) as bar:
+                for task, ok, payload in stream:
+                    if ok:
+                        save_netcdf(_tag(payload, task, function), task_dir / f"{task.id}.nc")
+                    else:
+                        failures.append({"id": task.id, "params": {k: _plain(v) for k, v in
+                                                                   task.params.items()}, **payload})
+                        bar.write(f"{desc}: task {task.id} ({_describe(task.params)}) failed: "
+                                  f"{payload['error']}: {payload['message']}")
+                    bar.update()
+    order = {t.id: i for i, t in enumerate(tasks)}
+    failures.sort(key=lambda f: order[f["id"]])
+    out.mkdir(parents=True, exist_ok=True)
+    _write_failures(out, failures)
+    return failures, len(todo)
 
 
 @contextmanager
-def _results(tasks: Sequence[SweepTask], function: str, scheduler: Scheduler, workers: int | None
-             ) -> Iterator[Iterator[tuple[SweepTask, bool, Any]]]:
+def _results(tasks: Sequence[SweepTask], function: str, scheduler: Scheduler, workers: int | None,
+             kwargs: Mapping[str, Any] | None = None) -> Iterator[Iterator[tuple[SweepTask, bool, Any]]]:
     if isinstance(scheduler, str) and scheduler == "serial":
-        yield _run_serial(tasks, function)
+        yield _run_serial(tasks, function, kwargs)
         return
     with _dask_client(scheduler, workers) as client:
-        yield _run_dask(client, tasks, function)
+        yield _run_dask(client, tasks, function, kwargs)
 
 
 def _write_failures(out: Path, failures: list[dict[str, Any]]) -> None:

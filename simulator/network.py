@@ -55,8 +55,8 @@ DESCENDING_EQUATIONS = """
 cortex_gate = clip(1 - cort_inh_ta(t), 0, 1) : 1
 o_cst = exc_src * CST_GAIN * cortex_gate : 1
 o_rst = exc_src * RST_GAIN * cortex_gate : 1
-r_ia = IA_REST + IA_FUSI * exc_src * cortex_gate + ia_volley_ta(t) : 1
-ia_eff = IA_EFF * (1 + PSI_KL) / (1 + PSI_KL * (1 - PSI_DROP * exc_src)) : 1
+r_ia = IA_REST + IA_FUSI * exc_src * cortex_gate + ia_volley_ta(t) * volley_gate : 1
+volley_gate = (1 + PSI_KL) / (1 + PSI_KL * (1 - PSI_DROP * exc_src)) : 1
 CST_GAIN : 1 (constant, shared)
 RST_GAIN : 1 (constant, shared)
 IA_REST : 1 (constant, shared)
@@ -86,7 +86,7 @@ descending = e_cm + e_rst + e_in : 1
 excitation = descending + NOISE_SD * sqrt(clip(descending, 0, inf)) * indep_ta(t, i) : 1
 e_cmv = B_CM * cst_volley_ta(t) : 1
 e_rsv = B_RST * rst_w * rst_volley_ta(t) : 1
-g_exc = w_exc * (clip(excitation, 0, inf) + e_cmv + e_rsv) + g_ia * ia_eff * r_ia : siemens
+g_exc = w_exc * (clip(excitation, 0, inf) + e_cmv + e_rsv) + g_ia * IA_EFF * r_ia : siemens
 g_inh = w_exc * (r_rc_l + IAIN) : siemens
 monoamine = MONO_LEVEL * (1 + MONO_EFFORT * cmd_slow_l) : 1
 pic_gate = exp(-PIC_INH * (r_rc_l + IAIN)) : 1
@@ -95,7 +95,7 @@ drive_force = SOMA_FRAC * (E_EXC - v_s) + (1 - SOMA_FRAC) * (E_EXC - v_d) : volt
 i_cm = w_exc * (e_cm + e_cmv) * drive_force : amp
 i_rst = w_exc * (e_rst + e_rsv) * drive_force : amp
 i_in = w_exc * e_in * drive_force : amp
-i_ia = g_ia * ia_eff * r_ia * drive_force : amp
+i_ia = g_ia * IA_EFF * r_ia * drive_force : amp
 i_inh = g_inh * (SOMA_FRAC * (E_INH - v_s) + (1 - SOMA_FRAC) * (E_INH - v_d)) : amp
 dtrace/dt = -trace / (50*ms) : hertz
 rst_w : 1 (constant)

@@ -14,9 +14,13 @@ Heckman & Binder 1988 J Neurophysiol 60:1946): ``g_Ia,i = g_mono (G_in,i / G_in,
 γ < 1 (site ``ia_monosynaptic`` scales ``g_mono``). Ia input also reaches the pool through
 excitatory interneurons (site ``ia_interneuron``, :mod:`simulator.models.interneurons`).
 Presynaptic inhibition (primary afferent depolarisation) scales the efficacy of Ia terminals by
-``(1 + k)/(1 + k λ_PSI)`` (Rudomin & Schmidt 1999 Exp Brain Res 129:1); the level falls with the
-motor command, ``λ_PSI (1 - d c(t))``, because presynaptic inhibition of the contracting muscle's
-Ia terminals is reduced during voluntary contraction (Meunier & Pierrot-Deseilligny 1989).
+``(1 + k)/(1 + k λ_PSI)`` (Rudomin & Schmidt 1999 Exp Brain Res 129:1). For a stimulus-evoked
+volley the level falls with the motor command, ``λ_PSI (1 - d c(t))``, because presynaptic
+inhibition of the contracting muscle's Ia terminals is reduced during voluntary contraction
+(Meunier & Pierrot-Deseilligny 1989 J Physiol 419:753); this is what lets the H-reflex grow
+during contraction and the V-wave exist. The tonic (spindle) Ia input keeps its resting
+efficacy: it is part of the calibrated balance of inputs behind rate coding and delta-F, and
+letting it grow with force shifts delta-F by ~1.5 pps (a simplification of the reduced model).
 
 Conduction delays (used by evoked responses) follow from the afferent and efferent path lengths
 and velocities (:func:`reflex_latency_s`).
@@ -56,9 +60,8 @@ class AfferentConfig(Config):
                                           doc="level of presynaptic inhibition of Ia terminals; 1 = default")
     presynaptic_strength: float = param(1.0, lo=0.0, hi=10.0, doc="k in (1+k)/(1+k*level)")
     contraction_disinhibition: float = param(0.8, lo=0.0, hi=1.0, doc=(
-        "fraction d of presynaptic inhibition removed at maximal command: the level becomes "
-        "level*(1 - d*c(t)) (Meunier & Pierrot-Deseilligny 1989 J Physiol 419:753), which is "
-        "why reflexes grow during contraction and the V-wave exists"))
+        "fraction d of the presynaptic inhibition of an evoked Ia volley removed at maximal "
+        "command: the level becomes level*(1 - d*c(t)) (Meunier & Pierrot-Deseilligny 1989)"))
     conduction_velocity_m_s: float = param(65.0, lo=10.0, hi=120.0, unit="m/s",
                                            doc="Ia afferent conduction velocity")
     path_length_m: float = param(0.65, lo=0.05, hi=2.0, unit="m", doc=(

@@ -50,7 +50,7 @@ class InterneuronConfig(Config):
 
 #: Equations of the spinal rate populations (part of the one-neuron ``drive`` group).
 EQUATIONS = """
-dr_ein/dt = (EIN_CST * o_cst + EIN_RST * o_rst + EIN_IA * ia_eff * r_ia - r_ein) / TAU_IN : 1
+dr_ein/dt = (EIN_CST * o_cst + EIN_RST * o_rst + EIN_IA * IA_EFF * r_ia - r_ein) / TAU_IN : 1
 dr_rc/dt = (RC_GAIN * pool_rate / RC_REF - r_rc) / TAU_RC : 1
 r_iain = IAIN_LEVEL : 1
 pool_rate : hertz

@@ -1,0 +1,181 @@
+"""The signature atlas: every candidate site adapted by a standard magnitude, the same battery
+before and after, on the same virtual cohort — the site x measure map of what each site of
+adaptation would show in each measurement.
+
+:func:`run_atlas` runs, for every subject of the cohort, one pre session, one post session per
+(site, magnitude) and one untrained post session (the control: day-to-day variability alone),
+all as independent Dask tasks (:func:`scenarios.sweep.run_tasks`). It writes
+
+* ``library.nc``: ``change(site, magnitude, replicate, measure)``, the reference library of
+  :mod:`scenarios.inference` (site ``"control"`` holds the untrained changes at the first
+  magnitude only);
+* ``atlas.png``: the heatmap of standardised changes (mean change over subjects divided by the
+  SD of the untrained change, i.e. how many day-to-day SDs the site moves each measure);
+* ``confusion.png`` and ``confusion.nc`` (with >= 3 subjects): how often the battery, analysed by
+  :func:`scenarios.inference.confusion_matrix`, recovers the true site (identifiability).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from scenarios import cohort as C
+from scenarios import training as T
+from simulator.config import ConfigError
+from simulator.simulation import SimulationConfig
+from simulator.sites import SITES, apply_adaptation
+
+__all__ = ["atlas_tasks", "run_atlas", "build_library", "standardised", "plot_atlas", "CONTROL"]
+
+#: Site label of the untrained sessions.
+CONTROL = "control"
+
+
+def atlas_tasks(base: SimulationConfig, sites: Sequence[str], magnitudes: Sequence[float],
+                cohort: C.CohortConfig, battery: T.BatteryConfig) -> list:
+    """Validated tasks: pre sessions, one post per (site, magnitude), untrained posts."""
+    for site in sites:
+        for m in magnitudes:
+            apply_adaptation(base, {site: float(m)})  # unknown site / unsupported magnitude
+    subjects = C.draw_cohort(base, cohort)
+    tasks = T.session_tasks(subjects, cohort, battery, [(0, {})], site="pre", magnitude=0.0)
+    tasks += T.session_tasks(subjects, cohort, battery, [(1, {})], site=CONTROL, magnitude=0.0)
+    for site in sites:
+        for m in magnitudes:
+            tasks += T.session_tasks(subjects, cohort, battery, [(1, {site: float(m)})], site=site,
+                                     magnitude=float(m))
+    return tasks
+
+
+def build_library(results: dict[tuple[str, float, int], xr.Dataset], pre: dict[int, xr.Dataset],
+                  sites: Sequence[str], magnitudes: Sequence[float], subjects: Sequence[int]) -> xr.Dataset:
+    """``change(site, magnitude, replicate, measure)`` from post and pre session results."""
+    names = list(T.MEASURES)
+    labels = [CONTROL, *sites]
+    data = np.full((len(labels), len(magnitudes), len(subjects), len(names)), np.nan)
+    for (site, mag, subj), post in results.items():
+        if subj not in pre:
+            continue
+        mi = 0 if site == CONTROL else list(magnitudes).index(mag)
+        d = T.change(pre[subj], post)
+        for k, name in enumerate(names):
+            data[labels.index(site), mi, list(subjects).index(subj), k] = d.get(name, np.nan)
+    return xr.Dataset(
+        {"change": (("site", "magnitude", "replicate", "measure"), data,
+                    {"long_name": "pre-to-post change (see change_unit)"})},
+        coords={"site": labels, "magnitude": np.asarray(magnitudes, dtype=float),
+                "replicate": np.asarray(subjects), "measure": names,
+                "change_unit": ("measure", [T.MEASURES[n].change_unit for n in names])},
+        attrs={"kind": "library"})
+
+
+def standardised(library: xr.Dataset) -> xr.DataArray:
+    """Mean change of each (site, magnitude) in units of the SD of the untrained change."""
+    ch = library["change"]
+    sd = ch.sel(site=CONTROL).std(["magnitude", "replicate"], ddof=1, skipna=True)
+    pooled = ch.drop_sel(site=CONTROL).std("replicate", ddof=1).mean(["site", "magnitude"])
+    # with few subjects the control SD can be ~0 for a measure: fall back to the pooled spread
+    scale = sd.where(sd > 1e-9, pooled).where(lambda s: s > 1e-9)
+    z = (ch.mean("replicate") - ch.sel(site=CONTROL).mean(["magnitude", "replicate"])) / scale
+    z.attrs["long_name"] = "standardised change (day-to-day SDs)"
+    return z.drop_sel(site=CONTROL)
+
+
+def plot_atlas(library: xr.Dataset, magnitude: float | None = None):  # noqa: ANN201
+    """Heatmap of standardised changes, sites (rows) x measures (columns)."""
+    import matplotlib.pyplot as plt
+    z = standardised(library)
+    mag = float(z.magnitude[0]) if magnitude is None else float(magnitude)
+    z = z.sel(magnitude=mag)
+    measures = [m for m in z.measure.values if np.isfinite(z.sel(measure=m).values).any()]
+    z = z.sel(measure=measures)
+    vmax = float(np.nanpercentile(np.abs(z.values), 95)) if np.isfinite(z.values).any() else 1.0
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(measures), 1.2 + 0.38 * z.sizes["site"]))
+    im = ax.imshow(z.values, cmap="RdBu_r", vmin=-max(vmax, 1e-9), vmax=max(vmax, 1e-9), aspect="auto")
+    ax.set_xticks(np.arange(len(measures)), measures, rotation=60, ha="right", fontsize=8)
+    letters = {s.name: s.letter for s in SITES.values()}
+    ax.set_yticks(np.arange(z.sizes["site"]), [f"{letters.get(s, '')} {s}" for s in z.site.values], fontsize=8)
+    for i in range(z.sizes["site"]):
+        for j in range(len(measures)):
+            v = z.values[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6,
+                        color="w" if abs(v) > 0.6 * vmax else "k")
+    fig.colorbar(im, ax=ax, label="change / day-to-day SD")
+    ax.set_title(f"signature atlas: every site at {100 * mag:+.0f} %", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence[str] | None = None,
+              magnitudes: Sequence[float] = (0.3,), cohort: C.CohortConfig | None = None,
+              battery: T.BatteryConfig | None = None, scheduler: Any = None, workers: int | None = None,
+              progress: bool = True) -> xr.Dataset:
+    """Run the atlas and write ``library.nc``, ``atlas.png`` and (>= 3 subjects) the confusion matrix.
+
+    Parameters
+    ----------
+    base
+        Base subject.
+    out
+        Output folder (``tasks/`` holds one file per session; a re-run skips finished ones).
+    sites
+        Sites to adapt (default: all of :data:`simulator.sites.SITES`).
+    magnitudes
+        Relative changes applied to each site.
+    cohort
+        Subjects (default 3 subjects).
+    battery
+        Session measurements.
+    scheduler, workers, progress
+        As for :func:`scenarios.sweep.run_sweep`.
+
+    Returns
+    -------
+    xarray.Dataset
+        The library.
+    """
+    from scenarios.sweep import run_tasks
+    from simulator.io import load_netcdf, save_netcdf
+    from simulator.plotting import save_figure
+    sites = list(SITES) if sites is None else list(sites)
+    if not sites or not magnitudes:
+        raise ConfigError("the atlas needs at least one site and one magnitude")
+    cohort = cohort or C.CohortConfig(n_subjects=3)
+    battery = battery or T.BatteryConfig()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} exists and is not a folder")
+    tasks = atlas_tasks(base, sites, magnitudes, cohort, battery)
+    # pre and control sessions are shared by every site: run each configuration once
+    unique = list({t.id: t for t in tasks}.values())
+    run_tasks(unique, T.FUNCTION, out, scheduler=scheduler, workers=workers, progress=progress,
+              kwargs={"battery": battery.to_dict()}, desc="mnpool atlas")
+    pre, post = {}, {}
+    for t in tasks:
+        path = out / "tasks" / f"{t.id}.nc"
+        if not path.is_file():
+            continue
+        if t.params["site"] == "pre":
+            pre[t.params["subject"]] = load_netcdf(path)
+        else:
+            post[(t.params["site"], t.params["magnitude"], t.params["subject"])] = load_netcdf(path)
+    subjects = sorted({t.params["subject"] for t in tasks})
+    lib = build_library(post, pre, sites, [float(m) for m in magnitudes], subjects)
+    lib.attrs.update({"base_config": base.to_dict(), "battery": battery.to_dict(),
+                      "cohort": cohort.to_dict()})
+    save_netcdf(lib, out / "library.nc")
+    save_figure(plot_atlas(lib), out / "atlas.png")
+    if len(subjects) >= 3:
+        from scenarios import inference as I
+        usable = [m for m in lib.measure.values if np.isfinite(lib["change"].sel(measure=m).values).all()]
+        cm = I.confusion_matrix(lib, measures=usable)
+        save_netcdf(cm.to_dataset(name="confusion"), out / "confusion.nc")
+        save_figure(I.plot_confusion(cm), out / "confusion.png")
+    return lib
