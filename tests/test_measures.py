@@ -78,3 +78,61 @@ def test_smoothed_rate_on_a_record_shorter_than_the_window():
     r = M.smoothed_rate(regular(10, 0.1, 0.9), t, window_s=2.0)
     assert r.shape == t.shape
     assert np.nanmean(r) == pytest.approx(10.0, rel=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.02, 0.2), st.floats(0.02, 0.2), st.integers(5, 40))
+def test_isi_cov_of_alternating_intervals(a, b, n_pairs):
+    """ISIs alternating a, b: mean (a+b)/2, SD |a-b|/2, so CoV = |a-b|/(a+b)."""
+    s = np.r_[0.0, np.cumsum(np.tile([a, b], n_pairs))]
+    assert M.isi_cov(s) == pytest.approx(abs(a - b) / (a + b), rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(5, 15), st.floats(20, 40), st.floats(1.0, 3.0))
+def test_peak_rate_finds_a_faster_burst(slow, fast, burst_s):
+    """A train at ``slow`` Hz with a ``burst_s`` burst at ``fast`` Hz: the peak rate is the burst
+    rate to within the window quantisation (one discharge per 0.5 s window)."""
+    b = regular(fast, 3, 3 + burst_s)
+    s = np.r_[regular(slow, 0, 3 - 1 / slow + 1e-9), b, regular(slow, b[-1] + 1 / slow, 6 + burst_s)]
+    assert abs(M.peak_rate(s) - fast) <= 1 / 0.5 + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.5, 20), st.floats(-5, 5), st.floats(0.5, 4), st.floats(6, 20))
+def test_thresholds_on_any_linear_ramp(slope, offset, t_on, rate):
+    """Force ``offset + slope t``: thresholds are the force at the first and last discharge."""
+    t = np.linspace(0, 10, 2001)
+    s = regular(rate, t_on, t_on + 4)
+    rec, derec = M.thresholds(s, t, offset + slope * t)
+    assert rec == pytest.approx(offset + slope * s[0], abs=1e-9)
+    assert derec == pytest.approx(offset + slope * s[-1], abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(15, 40), st.floats(6, 12), st.integers(1, 6))
+def test_rate_at_recruitment_averages_the_first_intervals(initial, steady, n_first):
+    """Two initial ISIs at ``initial`` Hz then ``steady`` Hz: the mean of the first ``n_first``
+    instantaneous rates is known exactly."""
+    s = np.r_[0.0, 1 / initial, 2 / initial, 2 / initial + np.arange(1, 30) / steady]
+    rates = np.r_[initial, initial, np.full(28, steady)]
+    assert M.rate_at_recruitment(s, n_first=n_first) == pytest.approx(rates[:n_first].mean(), rel=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0, 1.999), max_size=60), st.lists(st.floats(0, 1.999), max_size=60))
+def test_cumulative_spike_train_counts_every_discharge_in_the_window(a, b):
+    trains = {0: np.sort(np.array(a)), 1: np.sort(np.array(b))}
+    cst = M.cumulative_spike_train(trains, np.array([0, 1]), 0.0, 2.0, fs_hz=1000.0)
+    assert cst.shape == (2000,) and cst.sum() == len(a) + len(b)
+
+
+def test_rate_force_gain_of_a_rate_linear_in_force():
+    """Rate 8 + 2 t pps while force 4 t %MVC rises: gain 0.5 pps/%MVC."""
+    t = np.linspace(0, 10, 5001)
+    out, x = [], 1.0
+    while x < 10:
+        out.append(x)
+        x += 1 / (8 + 2 * x)
+    gain = M.rate_force_gain(np.array(out), t, 4 * t, window_s=0.5)
+    assert gain == pytest.approx(0.5, rel=0.05)
