@@ -9,7 +9,8 @@ range (read from the same table of ranges that validates configurations,
 makes the spread multiplicative, as between-subject spreads of reflex and evoked amplitudes are.
 Each subject also gets its own simulation seed. A *session* (0 = pre, 1 = post, ...) multiplies
 the excitability parameters of :data:`SESSION_VARIED` by a day-to-day factor (lognormal, mean 1,
-CV ``session_excitability_cv``) and uses a new noise seed from session 1 on.
+CV ``session_excitability_cv``) and draws new noise from session 1 on (same seed, so the same
+anatomy: :attr:`~simulator.simulation.SimulationConfig.session`).
 
 Every random number comes from a stream named by (cohort seed, group, subject id, purpose,
 session), so a subject is the same whatever the cohort size, the order of calls, or the other
@@ -55,7 +56,7 @@ SESSION_VARIED: tuple[str, ...] = ("neuromodulation.level", "corticospinal.cm_we
 GROUPS: dict[str, int] = {"train": 0, "control": 1}
 
 # purposes of the random streams (part of each stream's name; never reorder)
-_PARAMS, _SEED, _SESSION, _SESSION_SEED, _ELECTRODE = range(5)
+_PARAMS, _SEED, _SESSION, _UNUSED, _ELECTRODE = range(5)  # _UNUSED: was the session seed
 _CV_DOC = "coefficient of variation between subjects (lognormal, mean = base value)"
 
 
@@ -244,8 +245,9 @@ def session(subject: Subject, index: int, cohort: CohortConfig) -> SimulationCon
 
     Each parameter of :data:`SESSION_VARIED` is multiplied by its own day-to-day factor
     (lognormal, mean 1, CV ``cohort.session_excitability_cv``), drawn from the stream of
-    (cohort seed, group, subject id, session index) and clipped to the allowed range. Session 0
-    keeps the subject's simulation seed; later sessions get a new one (another day, other noise).
+    (cohort seed, group, subject id, session index) and clipped to the allowed range. Later
+    sessions set :attr:`SimulationConfig.session`, which draws new noise for every run while the
+    subject's seed, and so its anatomy (stimulation thresholds, MUAP placement), stays.
     With ``session_excitability_cv = 0``, session 0 is ``subject.config`` itself.
 
     Parameters
@@ -278,7 +280,9 @@ def session(subject: Subject, index: int, cohort: CohortConfig) -> SimulationCon
             values[path] = _scaled(getattr(getattr(cfg, section), field), _lognormal_factor(float(zi), cv), path)
         cfg = _set(cfg, values)
     if index > 0:
-        cfg = cfg.replace(seed=_seed(cohort, subject.group, subject.id, _SESSION_SEED, int(index)))
+        # another day: new noise in every run, but the same subject (the seed also fixes the
+        # anatomy: stimulation thresholds, MUAP placement), so only `session` changes
+        cfg = cfg.replace(session=int(index))
     return cfg
 
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from simulator import evoked
+from simulator import evoked, measures
 from simulator.config import Config, ConfigError, param
 from simulator.inputs.stimulation import Stimulus
 from simulator.simulation import Calibration, SimulationConfig, calibrate, simulate, unit_table
@@ -294,7 +294,8 @@ def _v_wave(session: Session, p: VWaveProtocol) -> xr.Dataset:
                         "long_name": "V/Mmax of the same stimulus at rest (collision: ~0)"}),
         "superimposed_twitch": ((), sit, {"units": "N"}),
         "resting_twitch": ((), rt, {"units": "N"}),
-        "voluntary_activation": ((), 100.0 * (1.0 - sit / rt) if rt > 0 else np.nan, {"units": "%"}),
+        "voluntary_activation": ((), measures.voluntary_activation(max(sit, 0.0), rt) if rt > 0 else np.nan,
+                                 {"units": "%", "long_name": "twitch interpolation (Merton 1954)"}),
     })
     _traces(ds, t, mean, pre, "condition", [p.level_pct], 0.06)
     return ds

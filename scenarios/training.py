@@ -45,7 +45,7 @@ from simulator.simulation import SimulationConfig, simulate
 from simulator.sites import apply_adaptation
 from simulator.task import TaskConfig
 
-__all__ = ["Measure", "MEASURES", "BatteryConfig", "run_battery", "battery_task", "change",
+__all__ = ["Measure", "MEASURES", "UNIT_MEASURES", "BatteryConfig", "run_battery", "battery_task", "change",
            "TrainingScenario", "load_scenario", "session_tasks", "run_training", "signature",
            "summarize_signature", "comparison_table", "plot_signature", "LIBRARY"]
 
@@ -81,7 +81,7 @@ class Measure:
 MEASURES: dict[str, Measure] = {
     "mvc": Measure("N", True, "maximal voluntary force"),
     "recruitment_threshold": Measure("%MVC", True, "median recruitment threshold (tracked units)"),
-    "derecruitment_threshold": Measure("%MVC", True, "median derecruitment threshold (tracked units)"),
+    "derecruitment_threshold": Measure("%MVC", False, "median derecruitment threshold (tracked units)"),
     "discharge_rate": Measure("pps", False, "median plateau discharge rate (tracked units)"),
     "rate_force_gain": Measure("pps/%MVC", True, "median rate-force gain on the ramp (tracked units)"),
     "delta_f": Measure("pps", False, "median delta-F (paired-unit technique)"),
@@ -95,6 +95,11 @@ MEASURES: dict[str, Measure] = {
     "cmep_mmax": Measure("1", True, "CMEP / Mmax at rest"),
     "startle": Measure("mV", True, "startle response amplitude"),
 }
+#: Unit measures also computed on decomposed HD-sEMG and tracked by MUAP (battery.decomposition).
+UNIT_MEASURES = ("recruitment_threshold", "derecruitment_threshold", "discharge_rate", "rate_force_gain")
+MEASURES.update({f"{m}_dec": dataclasses.replace(MEASURES[m], long_name=MEASURES[m].long_name.replace(
+    "tracked units", "units decomposed and tracked by MUAP")) for m in UNIT_MEASURES})
+MEASURES["tracked_units_dec"] = Measure("1", False, "units decomposed in both sessions and tracked")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +114,7 @@ class BatteryConfig(Config):
     trapezoid_plateau_s: float = param(4.0, lo=0.5, hi=60.0, unit="s")
     triangle: bool = param(True, doc="triangular ramps for delta-F")
     triangle_level: float = param(20.0, lo=5.0, hi=60.0, unit="%MVC")
-    triangle_ramp_s: float = param(5.0, lo=1.0, hi=30.0, unit="s")
+    triangle_ramp_s: float = param(8.0, lo=1.0, hi=30.0, unit="s")
     h_reflex: bool = param(True, doc="H/M recruitment curve at rest, H and V during MVC, twitch interpolation")
     h_intensities_ma: tuple[float, ...] = param((6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 40.0), lo=0.0,
                                                 hi=200.0, unit="mA")
@@ -118,6 +123,11 @@ class BatteryConfig(Config):
     cmep: bool = param(True)
     startle: bool = param(True)
     repeats: int = param(2, lo=1, hi=20, doc="sweeps averaged per evoked response")
+    decomposition: bool = param(False, doc=(
+        "also synthesise the trapezoid's HD-sEMG, decompose it and compute the unit measures on "
+        "the decomposed units, tracked across sessions by MUAP (the '_dec' measures)"))
+    electrode_shift_mm: float = param(2.0, lo=0.0, hi=20.0, unit="mm", doc=(
+        "SD of the grid placement between sessions (drawn from the subject's seed and session)"))
 
 
 def _median(x: np.ndarray) -> float:
@@ -125,21 +135,49 @@ def _median(x: np.ndarray) -> float:
     return float(np.nanmedian(x)) if np.isfinite(x).any() else float("nan")
 
 
-def _trapezoid(cfg: SimulationConfig, b: BatteryConfig) -> dict[str, np.ndarray]:
-    task = TaskConfig(shape="trapezoid", level=b.trapezoid_level, rest_s=0.5, rise_s=b.trapezoid_rise_s,
-                      plateau_s=b.trapezoid_plateau_s, fall_s=b.trapezoid_rise_s, rest_after_s=0.5)
-    ds = simulate(cfg.replace(task=task))
-    summary = measures.unit_summary(ds)
-    trains = measures.spike_trains(ds)
+def _unit_measures(trains: Mapping[int, np.ndarray], ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """Thresholds, plateau rate and rate–force gain of every train (true or decomposed)."""
     t, force = ds["time"].values, ds["force_mvc"].values
     target = ds["target"].values
     plateau = t[target >= target.max() - 1e-9]
     t0, t1 = plateau[0] + 0.5, plateau[-1]  # skip the overshoot at the corner
-    rate = np.array([np.sum((s >= t0) & (s <= t1)) / (t1 - t0) for s in trains.values()])
-    gain = np.array([measures.rate_force_gain(trains[u], t, force) for u in range(len(trains))])
-    return {"recruitment_threshold": summary.recruitment_threshold.values,
-            "derecruitment_threshold": summary.derecruitment_threshold.values,
-            "discharge_rate": np.where(rate > 0, rate, np.nan), "rate_force_gain": gain}
+    n = len(trains)
+    rt, dert, rate, gain = (np.full(n, np.nan) for _ in range(4))
+    for k, (u, s) in enumerate(sorted(trains.items())):
+        rt[k], dert[k] = measures.thresholds(s, t, force)
+        count = np.sum((s >= t0) & (s <= t1))
+        rate[k] = count / (t1 - t0) if count else np.nan
+        gain[k] = measures.rate_force_gain(s, t, force)
+    return {"recruitment_threshold": rt, "derecruitment_threshold": dert, "discharge_rate": rate,
+            "rate_force_gain": gain}
+
+
+def _trapezoid(cfg: SimulationConfig, b: BatteryConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    task = TaskConfig(shape="trapezoid", level=b.trapezoid_level, rest_s=0.5, rise_s=b.trapezoid_rise_s,
+                      plateau_s=b.trapezoid_plateau_s, fall_s=b.trapezoid_rise_s, rest_after_s=0.5)
+    ds = simulate(cfg.replace(task=task))
+    units = _unit_measures(measures.spike_trains(ds), ds)
+    return units, (_decomposed(ds, cfg, b) if b.decomposition else {})
+
+
+def _decomposed(ds: xr.Dataset, cfg: SimulationConfig, b: BatteryConfig) -> dict[str, Any]:
+    """Decompose the session's HD-sEMG; per decomposed unit: measures and grid MUAP for tracking."""
+    from simulator.electrodes import GridConfig
+    from simulator.emg import EmgConfig, synthesize
+    from validation.decomposition import decompose
+    from validation.metrics import spike_trains_from_dataset
+    from validation.tracking import grid_templates
+    shift = (np.random.default_rng([cfg.seed, 7, cfg.session]).normal(0.0, b.electrode_shift_mm, 2)
+             if cfg.session and b.electrode_shift_mm > 0 else np.zeros(2))
+    grid = GridConfig(offset_x_mm=float(shift[0]), offset_z_mm=float(shift[1]))
+    rec = synthesize(ds, EmgConfig(grid=grid), seed=cfg.seed)
+    dec = decompose(rec, seed=cfg.seed)
+    samples = spike_trains_from_dataset(dec, n_units=dec.sizes.get("unit", 0))
+    fs = float(rec.attrs["fs_hz"])
+    units = _unit_measures({k: np.asarray(s) / fs for k, s in enumerate(samples)}, ds)
+    out: dict[str, Any] = {f"dec_unit_{m}": ("dec_unit", v) for m, v in units.items()}
+    out["dec_template"] = (("dec_unit", "row", "col", "lag"), grid_templates(rec, samples))
+    return out
 
 
 def run_battery(cfg: SimulationConfig, battery: BatteryConfig | Mapping[str, Any] | None = None) -> xr.Dataset:
@@ -161,7 +199,8 @@ def run_battery(cfg: SimulationConfig, battery: BatteryConfig | Mapping[str, Any
     b = battery if isinstance(battery, BatteryConfig) else BatteryConfig.from_dict(battery or {})
     session = E.Session(cfg)
     out: dict[str, Any] = {"mvc": ((), session.calibration.mvc_n)}
-    units = _trapezoid(cfg, b)
+    units, decomposed = _trapezoid(cfg, b)
+    out.update(decomposed)
     if b.triangle:
         from scenarios.experiments import TriangleProtocol, run
         tri = run(cfg, TriangleProtocol(level=b.triangle_level, ramp_s=b.triangle_ramp_s))
@@ -204,25 +243,50 @@ def battery_task(cfg: SimulationConfig, battery: Mapping[str, Any] | None = None
     return run_battery(cfg, battery)
 
 
+def _paired_change(a: np.ndarray, b: np.ndarray, m: Measure) -> float:
+    """Median change over the pairs with finite values in both sessions."""
+    ok = np.isfinite(a) & np.isfinite(b) & ((a != 0) | (not m.relative))
+    if not ok.any():
+        return float("nan")
+    d = 100.0 * (b[ok] / a[ok] - 1.0) if m.relative else b[ok] - a[ok]
+    return float(np.median(d))
+
+
+def _tracked_pairs(pre: xr.Dataset, post: xr.Dataset, threshold: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """Decomposed units of the two sessions paired by MUAP similarity (Martinez-Valdes et al. 2017)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from validation.tracking import template_similarity
+    a, b = pre["dec_template"].values, post["dec_template"].values
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    sim = template_similarity(a, b)["similarity"]
+    rows, cols = linear_sum_assignment(-sim)
+    keep = sim[rows, cols] >= threshold
+    return rows[keep], cols[keep]
+
+
 def change(pre: xr.Dataset, post: xr.Dataset) -> dict[str, float]:
     """Pre→post change of every measure both sessions have (% for relative measures).
 
     Unit measures compare the same units (those with a finite value in both sessions) and take
-    the median of the per-unit changes; scalar measures compare the session values.
+    the median of the per-unit changes; scalar measures compare the session values. With
+    decomposed sessions, the ``_dec`` measures do the same on decomposed units paired across
+    sessions by MUAP similarity.
     """
     out: dict[str, float] = {}
+    if "dec_template" in pre and "dec_template" in post:
+        ia, ib = _tracked_pairs(pre, post)
+        out["tracked_units_dec"] = float(ia.size)
+        for name in UNIT_MEASURES:
+            out[f"{name}_dec"] = _paired_change(pre[f"dec_unit_{name}"].values[ia],
+                                                post[f"dec_unit_{name}"].values[ib], MEASURES[name])
     for name, m in MEASURES.items():
         if name not in pre or name not in post:
             continue
         key = f"unit_{name}"
         if key in pre and key in post and pre.sizes.get("unit") == post.sizes.get("unit"):
-            a, b = pre[key].values, post[key].values
-            ok = np.isfinite(a) & np.isfinite(b) & ((a != 0) | (not m.relative))
-            if not ok.any():
-                out[name] = float("nan")
-                continue
-            d = 100.0 * (b[ok] / a[ok] - 1.0) if m.relative else b[ok] - a[ok]
-            out[name] = float(np.median(d))
+            out[name] = _paired_change(pre[key].values, post[key].values, m)
             continue
         a, b = float(pre[name]), float(post[name])
         if m.relative:

@@ -371,16 +371,25 @@ def run_emg(args: argparse.Namespace) -> int:
 
 # ---- sweeps on Dask (scenarios.sweep)
 
-def _add_sweep(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sweep", required=True, metavar="SWEEP.toml",
-                   help="sweep file: [sweep] table of dotted config keys -> lists, optional zip, function")
-    add_common(p)
+def _add_where(p: argparse.ArgumentParser) -> None:
+    """Where the tasks of a multi-run command run: local workers, a scheduler, or serially."""
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, metavar="N",
                        help="local Dask worker processes (default: one per core)")
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="connect to a running Dask scheduler, e.g. tcp://host:8786")
     where.add_argument("--serial", action="store_true", help="run in this process, without Dask")
+
+
+def _scheduler(args: argparse.Namespace) -> Any:
+    return "serial" if args.serial else args.scheduler
+
+
+def _add_sweep(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sweep", required=True, metavar="SWEEP.toml",
+                   help="sweep file: [sweep] table of dotted config keys -> lists, optional zip, function")
+    add_common(p)
+    _add_where(p)
     p.add_argument("--function", metavar="MODULE:FUNCTION", default=None,
                    help="task function config -> Dataset (overrides the sweep file's; "
                         "default scenarios.sweep:summarize)")
@@ -401,8 +410,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     spec = sw.load_sweep(args.sweep)
     if args.function is not None:
         spec = dataclasses.replace(spec, function=args.function)
-    scheduler = "serial" if args.serial else args.scheduler
-    res = sw.run_sweep(base, spec, _prepare_out(args.out), scheduler=scheduler, workers=args.workers,
+    res = sw.run_sweep(base, spec, _prepare_out(args.out), scheduler=_scheduler(args), workers=args.workers,
                        measure=args.measure, progress=not args.quiet)
     done = 0 if res.dataset is None else res.dataset.sizes["task"]
     print(f"mnpool sweep: {done} of {done + len(res.failures)} tasks finished "
@@ -477,3 +485,85 @@ def run_sites(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['letter']}  {r['name']:<{width}}  {r['parameters']}\n   {'':<{width}}  {r['description']}")
     return 0
+
+
+# ---- training scenarios, the signature atlas and site inference (issue 7)
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario TOML file or library name (see scenarios/library)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created)")
+    p.add_argument("--subjects", type=int, default=None, metavar="N", help="override cohort.n_subjects")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_where(p)
+
+
+@register("train", "Run a training scenario on a virtual cohort; print simulated vs published changes",
+          _add_train)
+def run_train(args: argparse.Namespace) -> int:
+    """``mnpool train SCENARIO --out DIR``: writes ``signature.nc``, ``signature.png`` and
+    ``comparison.txt`` (simulated mean change [95 % CI] and d_z next to the published change)."""
+    import dataclasses
+
+    from scenarios import training as T
+    scenario = T.load_scenario(args.scenario)
+    if args.subjects is not None:
+        scenario = dataclasses.replace(scenario, cohort=scenario.cohort.replace(n_subjects=args.subjects))
+    sig = T.run_training(scenario, _prepare_out(args.out), scheduler=_scheduler(args), workers=args.workers,
+                         progress=not args.quiet)
+    print(f"mnpool train: {scenario.name} ({scenario.reference}), adaptation {dict(scenario.adaptation)}, "
+          f"{int(sig.sizes['subject'])} subjects -> {args.out}")
+    print(T.comparison_table(sig, scenario.published))
+    return 1 if sig.attrs.get("n_failed") else 0
+
+
+def _add_atlas(p: argparse.ArgumentParser) -> None:
+    add_common(p)
+    p.add_argument("--sites", nargs="+", default=None, metavar="SITE", help="sites (default: all)")
+    p.add_argument("--magnitudes", nargs="+", type=float, default=[0.3], metavar="CHANGE",
+                   help="relative changes applied to every site (default 0.3)")
+    p.add_argument("--subjects", type=int, default=3, metavar="N", help="virtual subjects (default 3)")
+    _add_where(p)
+
+
+@register("atlas", "Adapt every site by a standard magnitude; write the site x measure heatmap, the "
+          "reference library for 'mnpool infer' and the confusion matrix", _add_atlas)
+def run_atlas_command(args: argparse.Namespace) -> int:
+    """``mnpool atlas --config BASE.toml --out DIR``: the subject from the config, the cohort from
+    its ``[cohort]`` table, the battery from its ``[battery]`` table."""
+    from scenarios import atlas as A
+    from scenarios import cohort as C
+    from scenarios import training as T
+    from .simulation import load_config
+    data = load_toml(args.config) if args.config else {}
+    base = load_config(args.config, seed=args.seed, ignore=("cohort", "battery"))
+    cohort = C.CohortConfig.from_dict(data.get("cohort", {})).replace(n_subjects=args.subjects)
+    battery = T.BatteryConfig.from_dict(data.get("battery", {}))
+    lib = A.run_atlas(base, _prepare_out(args.out), sites=args.sites, magnitudes=args.magnitudes,
+                      cohort=cohort, battery=battery, scheduler=_scheduler(args), workers=args.workers,
+                      progress=not args.quiet)
+    print(f"mnpool atlas: {lib.sizes['site'] - 1} sites x {lib.sizes['magnitude']} magnitude(s) x "
+          f"{lib.sizes['replicate']} subjects -> {args.out}/library.nc, atlas.png")
+    return 0
+
+
+def _add_infer(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--library", required=True, metavar="LIBRARY.nc", help="reference library from 'mnpool atlas'")
+    p.add_argument("--observed", required=True, metavar="OBSERVED.toml",
+                   help="observed changes: [measures.NAME] change = x, sd = s")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created)")
+    p.add_argument("--no-pairs", action="store_true", help="single sites only")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@register("infer", "Posterior probability of each site (and pair of sites) given observed pre-post changes, "
+          "and which measurement to add next", _add_infer)
+def run_infer(args: argparse.Namespace) -> int:
+    """``mnpool infer --library L.nc --observed OBS.toml --out DIR``: writes ``posterior.nc``,
+    ``summary.txt``, ``posterior.png`` and ``information_gain.png``."""
+    from scenarios import inference as I
+    out = I.run_inference(args.library, args.observed, _prepare_out(args.out), pairs=not args.no_pairs,
+                          seed=args.seed)
+    print((Path(out) / "summary.txt").read_text() + f"mnpool infer: wrote {out}")
+    return 0
+
+
+__all__ += ["run_train", "run_atlas_command", "run_infer"]

@@ -61,7 +61,11 @@ class SimulationConfig(Config):
     cortex: CortexConfig = param(CortexConfig())
     drive: DriveConfig = param(DriveConfig())
     task: TaskConfig = param(TaskConfig())
-    seed: int = param(0, lo=0, hi=2**32 - 1, doc="random seed of every noise source")
+    seed: int = param(0, lo=0, hi=2**32 - 1, doc=(
+        "random seed of the subject: its anatomy (nerve thresholds, MUAP placement) and noise"))
+    session: int = param(0, lo=0, hi=100_000, doc=(
+        "testing session of the subject (0 = first): a later session draws new noise in every "
+        "run but keeps the subject's anatomy"))
     engine: str = param("runtime", choices=ENGINES)
     dt_ms: float = param(0.1, lo=0.005, hi=0.1, unit="ms", doc="integration time step")
     fs_force_hz: float = param(1000.0, lo=100.0, hi=10000.0, unit="Hz",
@@ -260,6 +264,15 @@ def _values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.nda
     return values
 
 
+def _noise_seed(cfg: SimulationConfig, purpose: int, trial: int | None = None) -> list[int]:
+    """Seed of the noise of one run: the subject's seed, the purpose (calibration 1, task 2),
+    and the session and trial when they are not the first."""
+    key = [cfg.seed, purpose]
+    if cfg.session or trial is not None:
+        key += [cfg.session, 0 if trial is None else int(trial)]
+    return key
+
+
 # ----------------------------------------------------------------------------- calibration
 @dataclasses.dataclass(frozen=True)
 class Calibration:
@@ -317,7 +330,7 @@ def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool =
     t_in = np.arange(structure.n_input_steps) * structure.input_dt_s
     e_ff = np.clip(t_in / ramp, 0.0, 1.0)
     props = unit_table(cfg)
-    rng = np.random.default_rng([cfg.seed, 1])
+    rng = np.random.default_rng(_noise_seed(cfg, 1))
     values = _values(cfg, structure, props, rng, e_ff=e_ff, target=np.zeros_like(e_ff),
                      closed_loop=False, f_mvc=1.0)
     res = run(structure, values, cfg.engine, progress=progress)
@@ -391,7 +404,7 @@ def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tu
     else:
         e_ff, target, closed = goal, np.zeros_like(goal), False
     props = unit_table(cfg)
-    rng = np.random.default_rng([cfg.seed, 2] + ([] if trial is None else [int(trial)]))
+    rng = np.random.default_rng(_noise_seed(cfg, 2, trial))
     values = _values(cfg, structure, props, rng, e_ff=e_ff, target=target, closed_loop=closed,
                      f_mvc=cal.mvc_n, injection=injection, stimulus=stimulus)
     res = run(structure, values, cfg.engine, progress=progress)

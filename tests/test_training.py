@@ -1,0 +1,140 @@
+"""Training scenarios, signatures and the atlas: file validation, change arithmetic, runs.
+
+The fast runs use a 20-unit subject and a battery of MVC + trapezoid only; the published
+patterns (Del Vecchio 2019, Aagaard 2002, Nuzzo 2017) are checked on larger cohorts in the slow
+tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from scenarios import atlas as A
+from scenarios import cohort as C
+from scenarios import training as T
+from simulator.config import ConfigError
+
+TINY_BATTERY = {"trapezoid_level": 30.0, "trapezoid_rise_s": 1.5, "trapezoid_plateau_s": 1.5,
+                "triangle": False, "h_reflex": False, "tms": False, "cmep": False, "startle": False}
+TINY_SUBJECT = {"pool": {"n_units": 20}, "calibration_ramp_s": 2.0, "calibration_hold_s": 1.0}
+QUIET_COHORT = {"n_subjects": 2, "session_excitability_cv": 0.0}
+
+
+def _scenario(**over):
+    data = {"name": "tiny", "adaptation": {"muscle_hypertrophy": 0.3}, "subject": TINY_SUBJECT,
+            "cohort": QUIET_COHORT, "battery": TINY_BATTERY,
+            "published": {"mvc": {"change": 30.0, "sd": 5.0}}}
+    data.update(over)
+    return T.load_scenario(data)
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("over, match", [
+    ({"adaptation": {"cerebellum": 0.2}}, "unknown site"),
+    ({"adaptation": {"monoaminergic": 5.0}}, "outside the supported"),
+    ({"adaptation": {}}, "at least one site"),
+    ({"published": {"grip": {"change": 1.0}}}, "published measure 'grip' is unknown"),
+    ({"published": {"mvc": {"sd": 1.0}}}, "needs a 'change'"),
+    ({"weeks": [0, 4, 2]}, "weeks"),
+    ({"colour": "blue"}, "unknown scenario keys"),
+    ({"battery": {"repeats": 0}}, "battery.repeats"),
+])
+def test_bad_scenarios_fail_before_running(over, match):
+    with pytest.raises(ConfigError, match=match):
+        _scenario(**over)
+
+
+def test_missing_scenario_names_the_library():
+    with pytest.raises(ConfigError, match="del_vecchio_2019"):
+        T.load_scenario("no_such_study")
+
+
+@pytest.mark.parametrize("path", sorted(T.LIBRARY.glob("*.toml")), ids=lambda p: p.stem)
+def test_library_scenarios_load_and_state_published_outcomes(path):
+    s = T.load_scenario(path)
+    assert s.reference and s.published and s.adaptation
+    assert set(s.published) <= set(T.MEASURES)
+
+
+def test_library_has_the_six_designs():
+    names = {p.stem for p in T.LIBRARY.glob("*.toml")}
+    assert {"del_vecchio_2019", "aagaard_2002", "nuzzo_2017", "christie_kamen_2014", "orssatto_2023",
+            "goodlich_2023"} <= names
+
+
+def test_time_course_fraction():
+    s = _scenario(weeks=[0, 2, 4])
+    assert s.fraction(0) == 0 and s.fraction(2) == pytest.approx(0.5) and s.fraction(4) == 1
+    s = _scenario(weeks=[0, 2, 4], time_constant_weeks=1.0)
+    assert 0.5 < s.fraction(2) < 1 and s.fraction(4) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- change arithmetic
+def _session(mvc, rt, rate):
+    return xr.Dataset({"mvc": ((), mvc), "recruitment_threshold": ((), np.nanmedian(rt)),
+                       "unit_recruitment_threshold": ("unit", np.asarray(rt, float)),
+                       "discharge_rate": ((), np.nanmedian(rate)),
+                       "unit_discharge_rate": ("unit", np.asarray(rate, float))})
+
+
+def test_change_uses_tracked_units_and_the_measure_convention():
+    pre = _session(100.0, [2.0, 4.0, np.nan, 8.0], [10.0, 12.0, 14.0, np.nan])
+    post = _session(115.0, [1.5, 3.0, 5.0, np.nan], [13.0, 15.0, np.nan, 20.0])
+    d = T.change(pre, post)
+    assert d["mvc"] == pytest.approx(15.0)  # relative, %
+    assert d["recruitment_threshold"] == pytest.approx(-25.0)  # units 0 and 1 only, both -25 %
+    assert d["discharge_rate"] == pytest.approx(3.0)  # absolute pps, units 0 and 1
+
+
+def test_signature_summary_statistics():
+    pre = {s: _session(100.0, [2.0], [10.0]) for s in range(4)}
+    post = {s: _session(100.0 + 10 * (s + 1), [2.0], [10.0 + s]) for s in range(4)}
+    results = {("train", s, 0): pre[s] for s in range(4)} | {("train", s, 1): post[s] for s in range(4)}
+    sig = T.signature(results, weeks=(0, 4))
+    mvc = sig.sel(group="train", measure="mvc")
+    assert float(mvc.mean_change) == pytest.approx(25.0)
+    assert float(mvc.ci_low) < 25.0 < float(mvc.ci_high)
+    assert float(mvc.effect_size) == pytest.approx(25.0 / np.std([10, 20, 30, 40], ddof=1))
+    assert int(mvc.n) == 4
+    table = T.comparison_table(sig, {"mvc": {"change": 14.1, "sd": 2.0}})
+    assert "+25.00" in table and "+14.10" in table
+
+
+# ----------------------------------------------------------------------------- runs
+def test_training_run_streams_sessions_and_reruns_skip(tmp_path):
+    s = _scenario()
+    sig = T.run_training(s, tmp_path / "out", scheduler="serial", progress=False)
+    assert sig.sizes["subject"] == 2 and list(sig.group.values) == ["train"]
+    mvc = sig.sel(group="train", measure="mvc")
+    # hypertrophy of 30 %: every twitch is 30 % larger, so MVC rises by 30 % in every subject
+    np.testing.assert_allclose(sig.change.sel(group="train", measure="mvc"), 30.0, atol=3.0)
+    assert float(mvc.effect_size) > 3
+    # relative thresholds do not move with a purely peripheral change
+    assert abs(float(sig.mean_change.sel(group="train", measure="recruitment_threshold"))) < 10.0
+    for name in ("signature.nc", "signature.png", "comparison.txt", "failures.json"):
+        assert (tmp_path / "out" / name).is_file()
+    files = sorted((tmp_path / "out" / "tasks").glob("*.nc"))
+    assert len(files) == 4
+    stamp = [f.stat().st_mtime_ns for f in files]
+    T.run_training(s, tmp_path / "out", scheduler="serial", progress=False)
+    assert [f.stat().st_mtime_ns for f in files] == stamp
+
+
+def test_atlas_library_matches_the_inference_contract(tmp_path):
+    from scenarios import inference as I
+    base = T.load_scenario({"adaptation": {"monoaminergic": 0.1}, "subject": TINY_SUBJECT}).subject
+    lib = A.run_atlas(base, tmp_path, sites=["muscle_hypertrophy", "monoaminergic"], magnitudes=(0.3,),
+                      cohort=C.CohortConfig(**QUIET_COHORT), battery=T.BatteryConfig(**TINY_BATTERY),
+                      scheduler="serial", progress=False)
+    assert list(lib.site.values) == ["control", "muscle_hypertrophy", "monoaminergic"]
+    I.check_library(lib, measures=["mvc", "recruitment_threshold"])
+    ch = lib["change"].sel(magnitude=0.3, measure="mvc")
+    assert float(ch.sel(site="muscle_hypertrophy").mean()) == pytest.approx(30.0, abs=3.0)
+    assert abs(float(ch.sel(site="control").mean())) < 3.0
+    z = A.standardised(lib)
+    assert z.dims == ("site", "magnitude", "measure")
+    assert (tmp_path / "atlas.png").is_file() and (tmp_path / "library.nc").is_file()
+    with pytest.raises(ConfigError, match="unknown site"):
+        A.run_atlas(base, tmp_path / "x", sites=["nowhere"], scheduler="serial", progress=False)
