@@ -84,7 +84,7 @@ MEASURES: dict[str, Measure] = {
     "derecruitment_threshold": Measure("%MVC", False, "median derecruitment threshold (tracked units)"),
     "discharge_rate": Measure("pps", False, "median plateau discharge rate (tracked units)"),
     "rate_force_gain": Measure("pps/%MVC", True, "median rate-force gain on the ramp (tracked units)"),
-    "delta_f": Measure("pps", False, "median delta-F (paired-unit technique)"),
+    "delta_f": Measure("pps", False, "median delta-F of units recruited at 1-10 %MVC (paired-unit technique)"),
     "hmax_mmax": Measure("1", True, "Hmax/Mmax at rest"),
     "h_mvc": Measure("1", True, "H-reflex during MVC / superimposed M-wave"),
     "v_msup": Measure("1", True, "V-wave / superimposed M-wave at MVC"),
@@ -113,7 +113,7 @@ class BatteryConfig(Config):
     trapezoid_rise_s: float = param(3.5, lo=0.5, hi=30.0, unit="s")
     trapezoid_plateau_s: float = param(4.0, lo=0.5, hi=60.0, unit="s")
     triangle: bool = param(True, doc="triangular ramps for delta-F")
-    triangle_level: float = param(20.0, lo=5.0, hi=60.0, unit="%MVC")
+    triangle_level: float = param(30.0, lo=5.0, hi=60.0, unit="%MVC")
     triangle_ramp_s: float = param(8.0, lo=1.0, hi=30.0, unit="s")
     h_reflex: bool = param(True, doc="H/M recruitment curve at rest, H and V during MVC, twitch interpolation")
     h_intensities_ma: tuple[float, ...] = param((6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 40.0), lo=0.0,
@@ -204,7 +204,10 @@ def run_battery(cfg: SimulationConfig, battery: BatteryConfig | Mapping[str, Any
     if b.triangle:
         from scenarios.experiments import TriangleProtocol, run
         tri = run(cfg, TriangleProtocol(level=b.triangle_level, ramp_s=b.triangle_ramp_s))
-        units["delta_f"] = tri.delta_f.values
+        # test units recruited at 1-10 %MVC, as in the soleus/TA delta-F studies (Afsharipour
+        # et al. 2020; Orssatto et al. 2021): higher-threshold units here have almost no pairs
+        rt = tri.recruitment_threshold.values
+        units["delta_f"] = np.where((rt > 1.0) & (rt < 10.0), tri.delta_f.values, np.nan)
     for name, values in units.items():
         out[f"unit_{name}"] = ("unit", values)
         out[name] = ((), _median(values))
@@ -534,7 +537,7 @@ def summarize_signature(sig: xr.Dataset) -> xr.Dataset:
     sig["sd_change"] = sd
     sig["ci_low"] = mean - half
     sig["ci_high"] = mean + half
-    sig["effect_size"] = mean / sd.where(sd > 0)
+    sig["effect_size"] = mean / sd.where(sd > 1e-9 * (1 + abs(mean)))  # identical changes: undefined
     sig["n"] = n
     return sig
 

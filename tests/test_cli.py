@@ -43,3 +43,44 @@ def test_simulate_writes_dataset_and_figure(tmp_path):
     assert ds.attrs["seed"] == 3 and ds.sizes["unit"] == 12
     assert (out / "activity.png").stat().st_size > 10_000
     assert (out / "config.toml").is_file()
+
+
+def test_evoked_experiment_cli(tmp_path, capsys):
+    from simulator.io import load_netcdf
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("calibration_ramp_s = 2.0\ncalibration_hold_s = 1.0\n[pool]\nn_units = 20\n"
+                   "[cmep]\nrepeats = 1\n")
+    assert main(["experiment", "cmep", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 0
+    ds = load_netcdf(tmp_path / "o" / "experiment.nc")
+    assert ds.attrs["experiment"] == "cmep" and float(ds.cmep) > 0
+    assert (tmp_path / "o" / "experiment.png").is_file()
+    assert "cmep_latency" in capsys.readouterr().out
+    cfg.write_text("[cmep]\nintensity_pct = 150\n")
+    assert main(["experiment", "cmep", "--config", str(cfg), "--out", str(tmp_path / "p")]) == 2
+    assert "cmep.intensity_pct = 150" in capsys.readouterr().err and not (tmp_path / "p").exists()
+
+
+def test_infer_cli_on_the_shipped_atlas(tmp_path, capsys):
+    from scenarios.training import LIBRARY
+    obs = tmp_path / "obs.toml"
+    obs.write_text("[measures.mvc]\nchange = 3.7\nsd = 1.0\n[measures.startle]\nchange = 60.0\nsd = 10.0\n")
+    out = tmp_path / "inf"
+    assert main(["infer", "--library", str(LIBRARY / "reference_atlas.nc"), "--observed", str(obs),
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "reticulospinal_motoneuron" in text.split("\n")[3]  # MAP site: startle is its private measure
+    for name in ("posterior.nc", "summary.txt", "posterior.png", "information_gain.png"):
+        assert (out / name).is_file()
+    obs.write_text("[measures.grip]\nchange = 1.0\nsd = 1.0\n")
+    assert main(["infer", "--library", str(LIBRARY / "reference_atlas.nc"), "--observed", str(obs),
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "grip" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_train_cli_rejects_bad_scenarios_before_work(tmp_path, capsys):
+    bad = tmp_path / "s.toml"
+    bad.write_text("name = 'x'\n[adaptation]\ncerebellum = 0.2\n")
+    assert main(["train", str(bad), "--out", str(tmp_path / "o"), "--serial"]) == 2
+    assert "unknown site 'cerebellum'" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    assert main(["atlas", "--out", str(tmp_path / "a"), "--sites", "nowhere", "--serial"]) == 2
+    assert "unknown site" in capsys.readouterr().err

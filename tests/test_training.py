@@ -138,3 +138,68 @@ def test_atlas_library_matches_the_inference_contract(tmp_path):
     assert (tmp_path / "atlas.png").is_file() and (tmp_path / "library.nc").is_file()
     with pytest.raises(ConfigError, match="unknown site"):
         A.run_atlas(base, tmp_path / "x", sites=["nowhere"], scheduler="serial", progress=False)
+
+
+# ----------------------------------------------------------------------------- the shipped atlas
+def test_reference_atlas_identifies_most_sites():
+    """The shipped library (12 sites at +30 %, 3 subjects of 60 units, `mnpool atlas`): the battery
+    recovers the true site well above chance, perfectly for sites with a private measure (SICI
+    for intracortical inhibition, MEP and CMEP for the corticomotoneuronal synapse, startle for
+    reticulospinal synapses, MVC alone for hypertrophy), and confuses the interneuronal sites."""
+    from scenarios import inference as I
+    from simulator.io import load_netcdf
+    lib = load_netcdf(T.LIBRARY / "reference_atlas.nc")
+    usable = [m for m in lib.measure.values if np.isfinite(lib["change"].sel(measure=m).values).all()]
+    cm = I.confusion_matrix(lib, measures=usable, seed=0)
+    chance = 1.0 / lib.sizes["site"]
+    assert cm.attrs["accuracy"] > 5 * chance
+    for site in ("intracortical_inhibition", "corticomotoneuronal", "reticulospinal_motoneuron",
+                 "monoaminergic", "intrinsic_motoneuron", "muscle_hypertrophy"):
+        assert float(cm.sel(true_site=site, inferred_site=site)) >= 0.66
+    weak = ["corticospinal_interneuron", "reticulospinal_interneuron", "ia_interneuron"]
+    assert float(np.mean([cm.sel(true_site=s, inferred_site=s) for s in weak])) < 0.6
+
+
+# ----------------------------------------------------------------------------- published patterns
+def _library_run(name, tmp_path, **cohort):
+    import dataclasses
+    s = T.load_scenario(name)
+    s = dataclasses.replace(s, cohort=s.cohort.replace(**cohort))
+    sig = T.run_training(s, tmp_path / name, workers=2, progress=False)
+    return sig.sel(group="train")
+
+
+@pytest.mark.slow
+def test_del_vecchio_2019_pattern(tmp_path):
+    """MVF up ~10-20 %, recruitment threshold down, rate up, derecruitment and gain ~unchanged
+    (Del Vecchio et al. 2019; Casolo et al. 2020), with corticomotoneuronal + corticoreticular."""
+    sig = _library_run("del_vecchio_2019", tmp_path, n_subjects=3)
+    m = sig.mean_change
+    assert 7.0 <= float(m.sel(measure="mvc")) <= 25.0
+    assert float(m.sel(measure="recruitment_threshold")) < -8.0
+    assert float(m.sel(measure="discharge_rate")) > 0.3
+    assert abs(float(m.sel(measure="derecruitment_threshold"))) < 4.0
+    gain = sig.sel(measure="rate_force_gain")
+    assert float(gain.ci_low) < 0.0 < float(gain.ci_high) or abs(float(gain.mean_change)) < 10.0
+
+
+@pytest.mark.slow
+def test_aagaard_2002_pattern(tmp_path):
+    """V-wave up by about half, H during MVC up, resting H unchanged (Aagaard et al. 2002)."""
+    sig = _library_run("aagaard_2002", tmp_path, n_subjects=3)
+    m = sig.mean_change
+    assert float(m.sel(measure="v_msup")) > 25.0
+    assert float(m.sel(measure="h_mvc")) > 5.0
+    rest = sig.sel(measure="hmax_mmax")
+    assert float(rest.ci_low) < 0.0 < float(rest.ci_high)
+
+
+@pytest.mark.slow
+def test_nuzzo_2017_cmep_unchanged(tmp_path):
+    """Supraspinal adaptation: MVC and MEP up, CMEP unchanged (Nuzzo et al. 2017). Without
+    day-to-day variability the CMEP change isolates the model's mechanism."""
+    sig = _library_run("nuzzo_2017", tmp_path, n_subjects=2, session_excitability_cv=0.0)
+    m = sig.mean_change
+    assert float(m.sel(measure="mvc")) > 3.0
+    assert abs(float(m.sel(measure="cmep_mmax"))) < 10.0
+    assert float(m.sel(measure="mep_mmax")) > 15.0
