@@ -526,18 +526,21 @@ def plot_experiment(ds: xr.Dataset):  # noqa: ANN201 - matplotlib Figure
         ax0.text(0.0, 1.0, "\n".join(scalars), va="top", family="monospace", fontsize=9)
     if "trace" in ds:
         rows = ds["trace"].values
-        labels = ds[ds["trace"].dims[0]].values
+        dim = ds["trace"].dims[0]
+        labels = ds[dim].values
+        unit = ds[dim].attrs.get("units", "%MVC" if dim == "condition" else "")
         pick = np.unique(np.linspace(0, rows.shape[0] - 1, min(5, rows.shape[0])).astype(int))
         offset = 1.2 * float(np.abs(rows).max() or 1.0)
         for j, k in enumerate(pick):
-            ax1.plot(ds.lag, rows[k] - j * offset, lw=0.8, label=f"{labels[k]:g}")
+            ax1.plot(ds.lag, rows[k] - j * offset, lw=0.8, label=f"{labels[k]:g} {unit}".strip())
         if "test_trace" in ds:
             ax1.plot(ds.lag, ds.test_trace + offset, color="k", lw=0.8, label="test")
         ax1.axvspan(0.0, 2.0, color="0.85", label="artefact")
         ax1.set(xlabel="time from stimulus (ms)", ylabel="bipolar EMG (mV, offset)", yticks=[])
         ax1.legend(frameon=False, fontsize=7, loc="upper right")
     else:
-        ax1.axis("off")
+        ax1.remove()
+        fig.set_size_inches(6, 3.8)
     fig.suptitle(f"mnpool experiment {name}")
     fig.tight_layout()
     return fig

@@ -84,7 +84,7 @@ class NerveConfig(Config):
     n_ia_fibres: int = param(200, lo=10, hi=5000, doc="Ia afferents in the stimulated nerve")
     ia_cv_sd_m_s: float = param(4.0, lo=0.0, hi=30.0, unit="m/s",
                                 doc="spread of Ia conduction velocities (disperses the volley)")
-    volley_gain: float = param(55.0, lo=0.0, hi=500.0, doc=(
+    volley_gain: float = param(50.0, lo=0.0, hi=500.0, doc=(
         "peak Ia activity of a maximal synchronous volley, in units of the Ia reference rate "
         "(sets the H-reflex size; acts through the monosynaptic and oligosynaptic Ia synapses)"))
     epsc_tau_ms: float = param(0.8, lo=0.1, hi=10.0, unit="ms",
