@@ -153,7 +153,7 @@ ax_m : 1
 NERVE_RESET = """
 hit = int(I_NERVE >= AX_TH)
 ax_fail = clip(ax_fail + hit * int(t > T_NERVE - D_PROX - REFR_AX and t <= T_NERVE - D_PROX), 0, 1)
-coll_now = hit * int(t > T_NERVE - D_PROX and t < T_NERVE + D_PROX) * int(ax_fail < 0.5) * int(ax_coll < 0.5)
+coll_now = hit * int(t > T_NERVE - D_PROX and t < T_NERVE + D_PROX + 0.5*dt) * int(ax_fail < 0.5) * int(ax_coll < 0.5)
 ax_coll = ax_coll + coll_now
 t_coll = coll_now * t + (1 - coll_now) * t_coll
 """

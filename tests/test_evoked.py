@@ -249,3 +249,19 @@ def test_cmep_ignores_intracortical_inhibition_mep_does_not(session):
     mep = [float(E.run(s, E.MEPProtocol(intensities_pct=(60.0,), repeats=2)).mep[0]) for s in (SUBJECT, less)]
     assert cmep[1] == pytest.approx(cmep[0], rel=0.1)
     assert mep[1] > 1.15 * mep[0]
+
+
+@pytest.mark.slow
+def test_stimulated_runs_are_identical_on_both_engines():
+    """Collision bookkeeping and volleys give the same spikes and axon states in runtime and
+    cpp_standalone (everything random is drawn in NumPy)."""
+    task = TaskConfig(shape="constant", control="excitation", level=60.0, rest_s=0.0, plateau_s=0.7,
+                      rest_after_s=0.0)
+    stim = S.Stimulus(nerve_time_s=0.5, nerve_ma=60.0, tms=((0.55, 70.0),))
+    a = simulate(SMALL.replace(task=task), stimulus=stim, trial=1)
+    b = simulate(SMALL.replace(task=task, engine="standalone"), stimulus=stim, trial=1)
+    np.testing.assert_allclose(a.spike_time.values, b.spike_time.values, atol=1e-9)
+    np.testing.assert_array_equal(a.spike_unit.values, b.spike_unit.values)
+    for v in ("axon_orthodromic", "axon_antidromic", "axon_refractory"):
+        np.testing.assert_array_equal(a[v].values, b[v].values)
+    np.testing.assert_allclose(a.axon_collision_time.values, b.axon_collision_time.values, atol=1e-9)

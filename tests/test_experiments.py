@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenarios.experiments import EXPERIMENTS, TrapezoidProtocol, TriangleProtocol, run
+from scenarios.experiments import CONTRACTIONS, EXPERIMENTS, TrapezoidProtocol, TriangleProtocol, run
 from simulator import measures as M
 from simulator.config import ConfigError
 from simulator.models.pool import PoolConfig
@@ -29,7 +29,7 @@ SHORT = {"mvc": {"duration_s": 2.5}, "trapezoid": {"rise_s": 1.0, "plateau_s": 1
          "triangle": {"ramp_s": 3.0}, "ballistic": {}}
 
 
-@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+@pytest.mark.parametrize("name", sorted(CONTRACTIONS))
 def test_every_protocol_runs_with_one_signature(name):
     ds = run(SUBJECT, EXPERIMENTS[name](**SHORT[name]), seed=1)
     assert ds.attrs["experiment"] == name and ds.attrs["seed"] == 1
