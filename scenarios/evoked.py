@@ -384,7 +384,7 @@ def _silent_period(session: Session, p: SilentPeriodProtocol) -> xr.Dataset:
     fs = session.bipolar.fs_hz
     smooth = np.convolve(mean_rect, np.ones(int(0.01 * fs)) / int(0.01 * fs), mode="same")
     baseline = float(mean_rect[(t >= pre - 0.3) & (t < pre)].mean())
-    onset = _onset(t, np.mean([r for r in rect], axis=0), pre, window)
+    onset = _onset(t, mean_rect, pre, window)
     onset_s = pre + (onset if np.isfinite(onset) else window[0] - pre)
     after = np.flatnonzero((t >= window[1]) & (smooth >= p.recovery_fraction * baseline))
     end = float(t[after[0]]) if after.size else float("nan")

@@ -16,7 +16,11 @@ Data flow inside the network (all in Brian2, so the loop is closed without Pytho
   interneuronal parts, add Ia input, inhibition and noise, integrate the two-compartment membrane
   (:mod:`simulator.models.motoneuron`) and the twitch of their muscle unit
   (:mod:`simulator.models.muscle`);
-* ``feedback`` sums every unit's force and discharge trace into ``drive`` (summed variables).
+* ``feedback`` sums every unit's force and discharge trace into ``drive`` (summed variables);
+* stimulation (:mod:`simulator.inputs.stimulation`) enters as volley time courses sampled at
+  ``dt`` (:data:`STIM_ARRAYS`) and, for a nerve pulse, as per-axon thresholds and conduction
+  times: custom events carry the antidromic spike to the soma and the orthodromic one to the
+  muscle, and :data:`NERVE_RESET` decides collisions at every discharge.
 """
 
 from __future__ import annotations
