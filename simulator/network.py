@@ -216,13 +216,14 @@ class Structure:
 
     @property
     def stim_dt_s(self) -> float:
-        """Step of the stimulation TimedArrays: ``dt_s`` in stimulated runs, else one step."""
-        return self.dt_s if self.stimulated else self.duration_s
+        """Step of the stimulation TimedArrays (the integration step)."""
+        return self.dt_s
 
     @property
     def n_stim_steps(self) -> int:
-        """Number of samples of every stimulation TimedArray (2 zeros when not stimulated)."""
-        return int(round(self.duration_s / self.stim_dt_s)) + 1
+        """Samples of every stimulation TimedArray; one zero when the run is not stimulated
+        (a TimedArray holds its last value, and unstimulated networks carry no nerve events)."""
+        return int(round(self.duration_s / self.dt_s)) + 1 if self.stimulated else 1
 
     def key(self) -> str:
         """Stable hash naming the standalone build of this structure."""
@@ -231,7 +232,8 @@ class Structure:
 
 
 def _model_source_hash() -> str:
-    text = motoneuron.EQUATIONS + motoneuron.RESET + muscle.EQUATIONS + muscle.twitch_update("1 - coll_now")
+    text = motoneuron.EQUATIONS + motoneuron.RESET + muscle.EQUATIONS + muscle.RESET
+    text += muscle.twitch_update("1 - coll_now")
     text += CONTROLLER_EQUATIONS + DESCENDING_EQUATIONS + NEUROMODULATION_EQUATIONS
     text += INPUT_EQUATIONS + interneurons.EQUATIONS + NERVE_EQUATIONS + NERVE_RESET
     text += json.dumps([NERVE_EVENTS, NERVE_ON_EVENT])
@@ -295,13 +297,21 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
     drive = b2.NeuronGroup(1, drive_eqs, method="euler", namespace=ns, dt=dt, name="drive", order=-1)
     mn_eqs = (motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS + NERVE_EQUATIONS
               + DESCENDING_EQUATIONS.replace("exc_src", "exc_l"))
+    if not structure.stimulated:  # no volley lookups in every step of an unstimulated run
+        for name in STIM_ARRAYS:
+            drive_eqs = drive_eqs.replace(f"{name}(t)", "0")
+            mn_eqs = mn_eqs.replace(f"{name}(t)", "0")
+    # the collision bookkeeping and the axon events cost ~25 % of a small run's time: only
+    # stimulated networks carry them (the latches then stay 0)
+    if structure.stimulated:
+        reset = motoneuron.RESET + NERVE_RESET + muscle.twitch_update("1 - coll_now")
+        events = dict(NERVE_EVENTS)
+    else:
+        reset, events = motoneuron.RESET + muscle.RESET, {}
     mn = b2.NeuronGroup(
-        n, mn_eqs, threshold="v_s > V_TH",
-        reset=motoneuron.RESET + NERVE_RESET + muscle.twitch_update("1 - coll_now")
-        + "trace += 1/(50*ms)\n",
-        events=dict(NERVE_EVENTS),
+        n, mn_eqs, threshold="v_s > V_TH", reset=reset + "trace += 1/(50*ms)\n", events=events,
         refractory="T_REF", method="exponential_euler", namespace=ns, dt=dt, name="mn")
-    for event, code in NERVE_ON_EVENT.items():
+    for event, code in (NERVE_ON_EVENT.items() if structure.stimulated else ()):
         mn.run_on_event(event, code)
     index = np.zeros(n, dtype=int)
     for local, remote in (("exc_l", "exc"), ("r_ein_l", "r_ein"), ("r_rc_l", "r_rc"),

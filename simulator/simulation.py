@@ -176,17 +176,17 @@ def _structure(cfg: SimulationConfig, duration_s: float, voltage_units: tuple[in
 
 def stimulation_values(cfg: SimulationConfig, structure: Structure,
                        stimulus: Stimulus | None) -> dict[str, Any]:
-    """Network values of the stimuli of one trial (zeros and an unreachable nerve pulse if none).
+    """Network values of the stimuli of one trial (an unreachable nerve pulse if none).
 
     Returns the stimulation TimedArrays (``ta.ia_volley_ta``...) sampled at
     :attr:`~simulator.network.Structure.stim_dt_s` and the shared nerve-pulse constants.
     """
-    n = structure.n_stim_steps
-    values: dict[str, Any] = {f"ta.{name}": np.zeros(n) for name in STIM_ARRAYS}
-    values.update({"mn.T_NERVE": -1.0, "mn.I_NERVE": -1.0,
-                   "mn.REFR_AX": cfg.nerve.axon_refractory_ms * 1e-3})
-    if stimulus is None:
+    values: dict[str, Any] = {"mn.T_NERVE": -1.0, "mn.I_NERVE": -1.0,
+                              "mn.REFR_AX": cfg.nerve.axon_refractory_ms * 1e-3}
+    if stimulus is None:  # an unstimulated network does not use the volley arrays at all
         return values
+    n = structure.n_stim_steps
+    values.update({f"ta.{name}": np.zeros(n) for name in STIM_ARRAYS})
     t = np.arange(n) * structure.stim_dt_s
     aff, cortex = cfg.afferent, cfg.cortex
     if stimulus.nerve_time_s is not None:
