@@ -162,6 +162,7 @@ class Session:
         self.distal_s = props["distal_delay_s"]
         self.reflex_s = props["reflex_latency_ms"] * 1e-3
         self.axon_thresholds_ma = props["nerve_threshold_ma"]
+        self.mmax_mv: dict[tuple[float, int], float] = {}
 
     def trial(self, stimulus: Stimulus, *, background_pct: float, duration_s: float,
               repeat: int) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
@@ -235,7 +236,15 @@ def _traces(ds: xr.Dataset, t: np.ndarray, mean: np.ndarray, stim_s: float, dim:
 
 
 def _mmax(session: Session, background_pct: float, repeats: int) -> float:
-    """Maximal M-wave (mV) from a supramaximal nerve stimulus at ``background_pct``."""
+    """Maximal M-wave (mV) from a supramaximal nerve stimulus at ``background_pct`` (measured
+    once per session and background: MEP and CMEP of one session share it)."""
+    key = (float(background_pct), int(repeats))
+    if key not in session.mmax_mv:
+        session.mmax_mv[key] = _measure_mmax(session, background_pct, repeats)
+    return session.mmax_mv[key]
+
+
+def _measure_mmax(session: Session, background_pct: float, repeats: int) -> float:
     pre = _pre_s(background_pct)
     supra = 3.0 * float(np.max(session.axon_thresholds_ma))
     t, mean, _ = _average(session, [Stimulus(nerve_time_s=pre, nerve_ma=min(supra, 200.0))],
