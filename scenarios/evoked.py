@@ -280,7 +280,7 @@ def _h_reflex(session: Session, p: HReflexProtocol) -> xr.Dataset:
 
 
 def _v_wave(session: Session, p: VWaveProtocol) -> xr.Dataset:
-    pre = ACTIVE_PRE_S if p.level_pct > 0 else REST_PRE_S
+    pre = _pre_s(p.level_pct)
     duration = pre + p.post_s
     _check_budget("v_wave", 2 * p.repeats, duration)
     stim = Stimulus(nerve_time_s=pre, nerve_ma=p.intensity_ma)
@@ -361,16 +361,18 @@ def _sici(session: Session, p: SICIProtocol) -> xr.Dataset:
     amp = np.array([evoked.peak_to_peak(t, x, *window) for x in mean])
     test = amp[0]
     ratio = amp[1:] / test if test > 0 else amp[1:] * np.nan
+    isis = np.asarray(p.isis_ms, dtype=float)
+
+    def mean_ratio(lo: float, hi: float) -> float:
+        sel = (isis >= lo) & (isis <= hi)
+        return float(np.nanmean(ratio[sel])) if sel.any() else float("nan")
+
     ds = xr.Dataset({
         "test_mep": ((), float(test), {"units": "mV"}),
         "conditioned_mep": ("isi", amp[1:], {"units": "mV"}),
         "ratio": ("isi", ratio, {"units": "1", "long_name": "conditioned / test MEP"}),
-        "sici": ((), float(np.nanmean(ratio[(np.asarray(p.isis_ms) >= 2) & (np.asarray(p.isis_ms) <= 3)]))
-                 if np.any((np.asarray(p.isis_ms) >= 2) & (np.asarray(p.isis_ms) <= 3)) else np.nan,
-                 {"units": "1", "long_name": "conditioned/test at 2-3 ms ISI"}),
-        "icf": ((), float(np.nanmean(ratio[(np.asarray(p.isis_ms) >= 10) & (np.asarray(p.isis_ms) <= 15)]))
-                if np.any((np.asarray(p.isis_ms) >= 10) & (np.asarray(p.isis_ms) <= 15)) else np.nan,
-                {"units": "1", "long_name": "conditioned/test at 10-15 ms ISI"}),
+        "sici": ((), mean_ratio(2.0, 3.0), {"units": "1", "long_name": "conditioned/test at 2-3 ms ISI"}),
+        "icf": ((), mean_ratio(10.0, 15.0), {"units": "1", "long_name": "conditioned/test at 10-15 ms ISI"}),
     })
     _traces(ds, t, mean[1:], pre, "isi", p.isis_ms, 0.06)
     ds["test_trace"] = ("lag", mean[0][(t >= pre - 0.01) & (t < pre + 0.06)], {"units": "mV"})

@@ -152,10 +152,11 @@ def _unit_measures(trains: Mapping[int, np.ndarray], ds: xr.Dataset) -> dict[str
             "rate_force_gain": gain}
 
 
-def _trapezoid(cfg: SimulationConfig, b: BatteryConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _trapezoid(cfg: SimulationConfig, b: BatteryConfig, calibration: Any
+               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     task = TaskConfig(shape="trapezoid", level=b.trapezoid_level, rest_s=0.5, rise_s=b.trapezoid_rise_s,
                       plateau_s=b.trapezoid_plateau_s, fall_s=b.trapezoid_rise_s, rest_after_s=0.5)
-    ds = simulate(cfg.replace(task=task))
+    ds = simulate(cfg.replace(task=task), calibration=calibration)
     units = _unit_measures(measures.spike_trains(ds), ds)
     return units, (_decomposed(ds, cfg, b) if b.decomposition else {})
 
@@ -199,7 +200,7 @@ def run_battery(cfg: SimulationConfig, battery: BatteryConfig | Mapping[str, Any
     b = battery if isinstance(battery, BatteryConfig) else BatteryConfig.from_dict(battery or {})
     session = E.Session(cfg)
     out: dict[str, Any] = {"mvc": ((), session.calibration.mvc_n)}
-    units, decomposed = _trapezoid(cfg, b)
+    units, decomposed = _trapezoid(cfg, b, session.calibration)
     out.update(decomposed)
     if b.triangle:
         from scenarios.experiments import TriangleProtocol, run
