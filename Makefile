@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= demo_output
-PYTEST_ARGS ?= -m "not slow"
+PYTEST_ARGS ?= -m "not slow" -n auto
 
 .PHONY: venv demo test test-all bench clean
 
