@@ -28,6 +28,7 @@ import dataclasses
 import itertools
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -102,6 +103,13 @@ class Observation:
             if not sd[name] > 0:
                 raise ConfigError(f"{where}: measures.{name}.sd = {s!r} must be > 0 (the standard "
                                   "error of the observed mean change, in the measure's unit)")
+            # squares enter the likelihood: keep them representable (no underflow to 0, no inf)
+            if not _SQUARABLE[0] <= sd[name] <= _SQUARABLE[1]:
+                raise ConfigError(f"{where}: measures.{name}.sd = {s!r} is out of range; allowed "
+                                  f"[{_SQUARABLE[0]:g}, {_SQUARABLE[1]:g}]")
+            if abs(change[name]) > _SQUARABLE[1]:
+                raise ConfigError(f"{where}: measures.{name}.change = {c!r} is out of range; "
+                                  f"allowed [{-_SQUARABLE[1]:g}, {_SQUARABLE[1]:g}]")
         object.__setattr__(self, "change", MappingProxyType(change))
         object.__setattr__(self, "sd", MappingProxyType(sd))
         object.__setattr__(self, "source", str(source))
@@ -163,6 +171,10 @@ class Observation:
         pairs = {m: (self.change[m], self.sd[m]) for m in self.measures}
         pairs[name] = (change, sd)
         return Observation(pairs, source=self.source, description=self.description)
+
+
+#: Range of observed sds and |changes| whose squares (and sums of them) stay finite and non-zero.
+_SQUARABLE = (1e-100, 1e100)
 
 
 def _number(value: Any, name: str) -> float:
@@ -414,15 +426,44 @@ def _gauss_loglik(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarra
     a pairwise-estimated covariance that is not quite positive definite still scores. The
     diagonal must be positive (the observation variance is always added).
     """
+    d2, logdet = _whitened(y, mean, cov)
+    p = mean.shape[-1]
+    return -0.5 * (p * math.log(2 * math.pi) + logdet + d2)
+
+
+def _whitened(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Squared Mahalanobis distance of ``y`` from ``N(mean, cov)`` and ``log det cov``
+    (the pieces of :func:`_gauss_loglik`, same broadcasting and eigenvalue floor)."""
     d = np.sqrt(np.einsum("...ii->...i", cov))
     corr = cov / (d[..., :, None] * d[..., None, :])
     evals, evecs = np.linalg.eigh(corr)
     evals = np.maximum(evals, 1e-12)
     r = (y - mean) / d
     proj = np.einsum("...pk,...p->...k", evecs, r)
-    p = mean.shape[-1]
-    return -0.5 * (p * math.log(2 * math.pi) + 2 * np.log(d).sum(-1) + np.log(evals).sum(-1)
-                   + (proj ** 2 / evals).sum(-1))
+    return (proj ** 2 / evals).sum(-1), 2 * np.log(d).sum(-1) + np.log(evals).sum(-1)
+
+
+#: Posterior predictive p-value below which :func:`infer` warns that no library entry explains
+#: the observation.
+PREDICTIVE_ALPHA = 1e-3
+
+
+class PosteriorPredictiveWarning(UserWarning):
+    """The observation is far from every library entry: the posterior ranks poor explanations."""
+
+
+def _predictive_check(stats: _Stats, y: np.ndarray, obs_var: np.ndarray, sites: list[str],
+                      mags: np.ndarray) -> dict[str, Any]:
+    """How well the best library cell predicts ``y``: its chi-square p-value (Gelman et al. 1996,
+    Stat Sinica 6:733, posterior predictive check with the Mahalanobis distance as discrepancy)."""
+    from scipy.stats import chi2
+    cov = stats.cov + np.eye(obs_var.size) * obs_var
+    d2, _ = _whitened(y[None, None, :], np.nan_to_num(stats.mean), cov)
+    d2 = np.where(stats.present & np.isfinite(d2), d2, np.inf)
+    i, j = np.unravel_index(int(np.argmin(d2)), d2.shape)
+    p = float(chi2.sf(d2[i, j], df=y.size)) if np.isfinite(d2[i, j]) else 0.0
+    return {"predictive_p": p, "predictive_nearest": f"{sites[i]} at magnitude {mags[j]:g}",
+            "predictive_mahalanobis": float(np.sqrt(d2[i, j]))}
 
 
 def _logmeanexp(a: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
@@ -537,8 +578,12 @@ class InferenceResult:
 
     def summary(self, top: int = 8) -> str:
         """Plain-text table: sites by posterior, their most probable magnitude, top pairs."""
-        lines = [f"Site inference from {len(self.measures)} measure(s): {', '.join(self.measures)}",
-                 "", f"{'site':<28}{'posterior':>10}{'MAP magnitude':>15}{'E[magnitude]':>14}"
+        lines = [f"Site inference from {len(self.measures)} measure(s): {', '.join(self.measures)}"]
+        p = self.settings.get("predictive_p")
+        if p is not None and p < PREDICTIVE_ALPHA:
+            lines.append(f"WARNING: no library entry explains the observation (nearest "
+                         f"{self.settings.get('predictive_nearest')}, predictive p = {p:.2g})")
+        lines += ["", f"{'site':<28}{'posterior':>10}{'MAP magnitude':>15}{'E[magnitude]':>14}"
                  + (f"{'bootstrap 90 %':>18}" if self.site_posterior_interval is not None else "")]
         order = np.argsort(-self.site_posterior.values, kind="stable")
         for i in order[:top]:
@@ -658,7 +703,17 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     mags = da.magnitude.values
     ll = _cell_loglik(stats, y, var)                                   # (S, M)
     log_ev = _logmeanexp(ll, axis=1)                                   # (S,)
+    if not np.any(np.isfinite(log_ev)):
+        raise ConfigError("the observation is so far from every library entry that every likelihood "
+                          "underflows to zero (no posterior can be computed); check the measures' "
+                          "units and that each sd is the standard error of the change")
     site_post = _normalise_log(log_ev)
+    check = _predictive_check(stats, y, var, sites, mags)
+    if check["predictive_p"] < PREDICTIVE_ALPHA:
+        warnings.warn(PosteriorPredictiveWarning(
+            f"the observation is far from every library entry (nearest: {check['predictive_nearest']}, "
+            f"Mahalanobis distance {check['predictive_mahalanobis']:.3g}, predictive p = "
+            f"{check['predictive_p']:.2g}); the posterior only ranks poor explanations"), stacklevel=2)
     mag_post = np.where(stats.present, _normalise_log(np.where(stats.present, ll, -np.inf), axis=1), np.nan)
     coords = {"site": sites}
     result: dict[str, Any] = dict(
@@ -671,6 +726,7 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
                                   attrs={"long_name": "log synthetic likelihood, marginal over magnitude"}),
         measures=tuple(observation.measures), observation=observation,
         settings={"shrinkage": shrinkage, "pairs": bool(pairs), "pair_prior": float(pair_prior),
+                  **check,
                   "library_attrs": {k: v for k, v in getattr(library, "attrs", {}).items()
                                     if isinstance(v, (str, int, float))}},
     )
@@ -1122,15 +1178,11 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
     ConfigError
         On a missing or unreadable library, or any invalid input; nothing is written then.
     """
-    from simulator.io import atomic_path, load_netcdf, save_netcdf
+    from simulator.io import atomic_path, save_netcdf
+    from simulator.loading import read_netcdf
     from simulator.plotting import save_figure
     lib_path = Path(library_path)
-    if not lib_path.is_file():
-        raise ConfigError(f"library file {str(lib_path)!r} does not exist")
-    try:
-        library = load_netcdf(lib_path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"library file {str(lib_path)!r} cannot be read as NetCDF: {exc}") from None
+    library = read_netcdf(lib_path, what="reference library")
     observation = load_observation(observation_path)
     result = infer(library, observation, pairs=pairs)
     eig = expected_information_gain(library, observation, n_samples=n_samples, seed=seed)
