@@ -20,7 +20,7 @@ HERE = "tests.scenarios.test_sweep_resume"
 
 def counting_task(cfg):
     """No simulation: records each execution in the shared cache folder."""
-    from simulator.engine import cache_dir
+    from simulator.cache import cache_dir
     with open(cache_dir() / "runs.log", "a") as fh:
         fh.write(f"{cfg.task.level}\n")
     return xr.Dataset({"x": ((), 2.0 * cfg.task.level)})
@@ -28,7 +28,7 @@ def counting_task(cfg):
 
 def dying_task(cfg):
     """Kills its own worker process the first time it sees level 20 (a crashed node)."""
-    from simulator.engine import cache_dir
+    from simulator.cache import cache_dir
     marker = cache_dir() / "killed-once"
     if cfg.task.level == 20 and not marker.exists():
         marker.write_text(str(os.getpid()))
@@ -41,14 +41,14 @@ def _base():
 
 
 def _runs():
-    from simulator.engine import cache_dir
+    from simulator.cache import cache_dir
     log = cache_dir() / "runs.log"
     return sorted(float(x) for x in log.read_text().split()) if log.exists() else []
 
 
 @pytest.fixture
 def clean_log(tmp_path, monkeypatch):
-    from simulator.engine import cache_dir
+    from simulator.cache import cache_dir
     for name in ("runs.log", "killed-once"):
         (cache_dir() / name).unlink(missing_ok=True)
     monkeypatch.chdir(tmp_path)  # task functions are imported from sys.path, not the cwd
@@ -82,7 +82,7 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path, clean_log):
     sw = S.Sweep.from_dict({"sweep": {"task.level": levels}, "function": f"{HERE}:dying_task"})
     out = tmp_path / "sw"
     res = S.run_sweep(_base(), sw, out, workers=2, figure=False, progress=False)
-    from simulator.engine import cache_dir
+    from simulator.cache import cache_dir
     assert (cache_dir() / "killed-once").exists()  # the kill did happen
     assert res.failures == []
     # Dask may run a task again when the worker holding its finished result dies before the
