@@ -21,6 +21,7 @@ they use :func:`check_out` with ``resume=`` to accept their own unfinished folde
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -144,7 +145,7 @@ def _remove_stale_temporaries(out: Path) -> None:
     parent = out.absolute().parent
     if not parent.is_dir():
         return
-    for tmp in parent.glob(f".{out.name}{_TMP_TAG}*{_TMP_SUFFIX}"):
+    for tmp in parent.glob(f".{glob.escape(out.name)}{_TMP_TAG}*{_TMP_SUFFIX}"):
         try:
             pid = int((tmp / _PID_FILE).read_text())
         except (OSError, ValueError):

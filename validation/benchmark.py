@@ -38,7 +38,8 @@ from .decomposition import DecompositionConfig, decompose
 from .metrics import score
 
 __all__ = ["SuiteConfig", "RecordingFactory", "conditions", "simulated_recording", "toy_factory",
-           "make_suite", "run_suite", "score_suite", "score_file", "suite_figures", "MANIFEST"]
+           "make_suite", "run_suite", "score_suite", "score_file", "suite_figures", "MANIFEST",
+           "check_suite"]
 
 #: Name of the manifest file of a suite folder.
 MANIFEST = "manifest.json"
@@ -178,7 +179,7 @@ def _inside(base: Path, relative: Any, where: str) -> Path:
     return base / rel
 
 
-def _manifest(suite_dir: str | Path) -> dict[str, Any]:
+def check_suite(suite_dir: str | Path) -> dict[str, Any]:
     """Read and validate a suite's manifest: every id a plain name, every file inside the suite.
 
     Paths built from the manifest (``<id>.nc`` in output folders, the recording files) must stay
@@ -233,7 +234,7 @@ def run_suite(suite_dir: str | Path, out_dir: str | Path | None = None,
     list of Path
         The decomposition files.
     """
-    man = _manifest(suite_dir)
+    man = check_suite(suite_dir)
     out = Path(out_dir) if out_dir is not None else Path(suite_dir) / "mnpool"
     files = []
     recs = man["recordings"]
@@ -297,7 +298,7 @@ def score_suite(suite_dir: str | Path, decompositions: str | Path, *, fmt: str |
         Per recording (dim ``recording``): conditions, ``n_found``, ``n_matched``,
         ``n_estimated``, ``n_duplicates``, ``mean_roa_matched``.
     """
-    man = _manifest(suite_dir)
+    man = check_suite(suite_dir)
     ddir = Path(decompositions)
     if not ddir.is_dir():
         raise FileNotFoundError(f"no such folder of decompositions: {str(ddir)!r}")

@@ -86,12 +86,14 @@ def test_out_under_a_file_fails_before_any_work(tmp_path, inputs, no_simulation)
     bad = tmp_path / "afile" / "sub"
     cfg = tmp_path / "c.toml"
     cfg.write_text(SMALL)
+    dec = tmp_path / "dec.csv"
+    dec.write_text("unit,sample\n0,10\n0,400\n")
     for argv in (["simulate", "--config", cfg], ["emg", "--activity", inputs["activity"]],
                  ["decompose", "--recording", inputs["recording"]],
-                 ["score", "--recording", inputs["recording"], "--decomposition", inputs["recording"]]):
+                 ["score", "--recording", inputs["recording"], "--decomposition", dec]):
         status, _, err = run([*argv, "--out", bad])
-        assert_one_line_error(status, err)
-        assert "is a file" in err or "not a decomposition" in err
+        assert_one_line_error(status, err, "is a file, not a folder")
+    assert files_under(tmp_path) == ["afile", "c.toml", "dec.csv"]
 
 
 # ---------------------------------------------------------------- 3./4. partial output, overwrite
@@ -102,15 +104,13 @@ def test_emg_failure_half_way_leaves_nothing(tmp_path, inputs, monkeypatch):
         raise RuntimeError("figure failed")
     monkeypatch.setattr(plotting, "emg_figures", broken)
     with pytest.raises(RuntimeError, match="figure failed"):
-        run(["emg", "--activity", inputs["activity"], "--out", tmp_path / "o", "--quiet",
-             "--grid", "GR10MM0808"])
+        run(["emg", "--activity", inputs["activity"], "--out", tmp_path / "o", "--quiet"])
     assert files_under(tmp_path) == []
 
 
 def test_second_run_needs_overwrite_and_replaces_stale_files(tmp_path, inputs):
     out = tmp_path / "o"
-    argv = ["emg", "--activity", inputs["activity"], "--out", out, "--quiet", "--no-figures",
-            "--grid", "GR10MM0808"]
+    argv = ["emg", "--activity", inputs["activity"], "--out", out, "--quiet", "--no-figures"]
     assert run(argv)[0] == 0
     first = files_under(out)
     assert "recording.nc" in first and MARKER in first
@@ -208,7 +208,7 @@ def test_bad_recordings_are_refused_by_decompose_and_score(tmp_path, inputs, cha
 
 @pytest.mark.parametrize("name, content, needle", [
     ("d.csv", b"", "is empty"),
-    ("d.json", b"\x00garbage{", "not a valid"),
+    ("d.json", b"\x00garbage{", "is not an openhdemg JSON file"),
     ("d.mat", b"MATLAB 5.0 MAT-file garbage", "not a readable decomposition"),
 ])
 def test_garbage_decompositions_to_score(tmp_path, inputs, name, content, needle):

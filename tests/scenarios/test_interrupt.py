@@ -20,7 +20,7 @@ def test_sigterm_during_the_write_leaves_no_partial_files(tmp_path):
     work.mkdir()
     out = work / "run"
     proc = subprocess.Popen([sys.executable, "-c", CLI, "simulate", "--config", str(cfg),
-                             "--out", str(out), "--quiet", "--emg", "--grid", "GR10MM0808"],
+                             "--out", str(out), "--quiet", "--emg"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ})
     # Wait (as long as the simulation takes) until the staged activity.nc is written, i.e. the

@@ -103,3 +103,25 @@ def test_task_functions_are_not_imported_from_the_current_folder(tmp_path, monke
         S.resolve_function("planted:run")
     with pytest.raises(ConfigError, match="must be written 'module:function'"):
         S.resolve_function("planted")
+
+
+def test_cli_sweep_resumes_its_own_folder_only(tmp_path, clean_log):
+    from scenarios.cli import main
+    from simulator.staging import read_marker
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(f'function = "{HERE}:counting_task"\n[sweep]\n"task.level" = [10, 20]\n')
+    out = tmp_path / "sw"
+    argv = ["sweep", "--sweep", str(spec), "--out", str(out), "--serial", "--quiet"]
+    assert main(argv) == 0 and _runs() == [10, 20]
+    assert read_marker(out) == {**read_marker(out), "command": "sweep", "complete": True}
+    assert main(argv) == 0 and _runs() == [10, 20]            # resumed: nothing to run
+    assert main([*argv, "--overwrite"]) == 0 and _runs() == [10, 10, 20, 20]  # afresh
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert main(["sweep", "--sweep", str(spec), "--out", str(other), "--serial", "--quiet"]) == 2
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('function = "nowhere:run"\n[sweep]\n"task.level" = [10]\n')
+    assert main(["sweep", "--sweep", str(bad), "--out", str(tmp_path / "new"), "--serial"]) == 2
+    assert not (tmp_path / "new").exists()  # refused before any task: no folder left
