@@ -39,7 +39,7 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "excitation": ("time", res.excitation, {"units": "1",
                                                 "long_name": "excitatory command (fraction of maximum)"}),
     }
-    consts = pathway_constants(cfg)
+    consts, nm = pathway_constants(cfg), cfg.neuromodulation
     signals = {
         "interneuron_activity": (res.signals["r_ein"], "1", "excitatory interneuron activity"),
         "renshaw_activity": (res.signals["r_rc"], "1", "Renshaw inhibition (units of max excitation)"),
@@ -48,7 +48,7 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "pool_rate": (res.signals["pool_rate"], "Hz", "mean discharge rate of the pool"),
         "corticospinal_output": (res.excitation * consts["CST_GAIN"], "1", "corticospinal output"),
         "reticulospinal_output": (res.excitation * consts["RST_GAIN"], "1", "reticulospinal output"),
-        "monoaminergic_drive": (consts["MONO_LEVEL"] * (1 + consts["MONO_EFFORT"] * res.signals["cmd_slow"]),
+        "monoaminergic_drive": (nm.level * (1 + nm.effort_gain * res.signals["cmd_slow"]),
                                 "1", "monoaminergic drive"),
     }
     for name, (values, unit, long_name) in signals.items():
