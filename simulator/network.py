@@ -161,7 +161,8 @@ TIMED_ARRAYS = {"common_ta": 1, "beta_ta": 1, "indep_ta": 2, "eff_ta": 1, "targe
 STIM_ARRAYS = ("ia_volley_ta", "cst_volley_ta", "rst_volley_ta", "cort_inh_ta")
 
 #: Signals of the drive group recorded at ``record_dt_s``.
-DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate")
+DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate", "o_cst", "o_rst",
+                 "r_ia", "monoamine")
 
 
 def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = None) -> Built:

@@ -41,10 +41,14 @@ class NeuromodulationConfig(Config):
         "h: PIC conductance multiplied by exp(-h * inhibitory drive)"))
 
 
-#: Slow effort component of the monoaminergic drive (``drive`` group).
+#: Slow effort component of the monoaminergic drive and the drive itself (``drive`` group,
+#: where it is recorded; every motoneuron computes the same from the linked ``cmd_slow_l``).
 DRIVE_EQUATIONS = """
 dcmd_slow/dt = (exc - cmd_slow) / TAU_MONO : 1
+monoamine = MONO_LEVEL * (1 + MONO_EFFORT * cmd_slow) : 1
 TAU_MONO : second (constant, shared)
+MONO_LEVEL : 1 (constant, shared)
+MONO_EFFORT : 1 (constant, shared)
 """
 
 #: Monoaminergic drive of a motoneuron, the deactivation of its PIC by local inhibition and the
