@@ -55,7 +55,12 @@ def inputs(tmp_path_factory):
 @pytest.fixture
 def no_simulation(monkeypatch):
     """Fail the test if a command starts simulating (the check must come first)."""
+    import importlib
+
     import simulator.simulation as sim
+    # modules that bind ``simulate`` at import must bind the real one, not the stand-in below
+    for name in ("scenarios.evoked", "scenarios.experiments", "scenarios.training"):
+        importlib.import_module(name)
 
     def boom(*a, **k):
         raise AssertionError("the simulation started before the input was checked")
