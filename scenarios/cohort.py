@@ -132,28 +132,19 @@ def _seed(cohort: CohortConfig, group: str, subject_id: int, purpose: int, index
 @functools.lru_cache(maxsize=None)
 def _limits(path: str) -> tuple[float, float, bool]:
     """Allowed (lo, hi, integer) of a configuration parameter, from the config range table."""
-    section, field = path.split(".")
-    cls = type(getattr(SimulationConfig(), section))
-    meta = field_ranges(cls)[field]
+    section, _, field = path.rpartition(".")
+    meta = field_ranges(type(SimulationConfig().get_path(section)))[field]
     lo = -math.inf if meta["lo"] is None else float(meta["lo"])
     if meta.get("lo_open"):
         lo = math.nextafter(lo, math.inf)
     hi = math.inf if meta["hi"] is None else float(meta["hi"])
-    return lo, hi, isinstance(getattr(getattr(SimulationConfig(), section), field), int)
+    return lo, hi, isinstance(SimulationConfig().get_path(path), int)
 
 
 def _lognormal_factor(z: float, cv: float) -> float:
     """``exp(sigma z - sigma^2 / 2)``: lognormal with mean 1 and coefficient of variation ``cv``."""
     sigma2 = math.log1p(cv * cv)
     return math.exp(math.sqrt(sigma2) * z - sigma2 / 2)
-
-
-def _set(cfg: SimulationConfig, values: Mapping[str, float]) -> SimulationConfig:
-    by_section: dict[str, dict[str, Any]] = {}
-    for path, value in values.items():
-        section, field = path.split(".")
-        by_section.setdefault(section, {})[field] = value
-    return cfg.replace(**{s: getattr(cfg, s).replace(**f) for s, f in by_section.items()})
 
 
 def _scaled(base: float, factor: float, path: str) -> float | int:
@@ -178,12 +169,11 @@ def _draw(base: SimulationConfig, cohort: CohortConfig, group: str) -> list[Subj
         z = _rng(cohort, group, sid, _PARAMS).standard_normal(len(VARIED))
         values: dict[str, float] = {}
         for (cv_field, path), zi in zip(VARIED.items(), z):
-            section, field = path.split(".")
-            current = getattr(getattr(base, section), field)
+            current = base.get_path(path)
             cv = getattr(cohort, cv_field)
             # a zero CV keeps the base value exactly (no clipping, no rounding)
             values[path] = current if cv == 0 else _scaled(current, _lognormal_factor(float(zi), cv), path)
-        cfg = _set(base, values).replace(seed=_seed(cohort, group, sid, _SEED))
+        cfg = base.replace_paths(values).replace(seed=_seed(cohort, group, sid, _SEED))
         subjects.append(Subject(id=sid, group=group, config=cfg,
                                 electrode_shift_mm=cohort.electrode_shift_mm,
                                 parameters=MappingProxyType(dict(values))))
@@ -276,9 +266,8 @@ def session(subject: Subject, index: int, cohort: CohortConfig) -> SimulationCon
         z = _rng(cohort, subject.group, subject.id, _SESSION, int(index)).standard_normal(len(SESSION_VARIED))
         values = {}
         for path, zi in zip(SESSION_VARIED, z):
-            section, field = path.split(".")
-            values[path] = _scaled(getattr(getattr(cfg, section), field), _lognormal_factor(float(zi), cv), path)
-        cfg = _set(cfg, values)
+            values[path] = _scaled(cfg.get_path(path), _lognormal_factor(float(zi), cv), path)
+        cfg = cfg.replace_paths(values)
     if index > 0:
         # another day: new noise in every run, but the same subject (the seed also fixes the
         # anatomy: stimulation thresholds, MUAP placement), so only `session` changes

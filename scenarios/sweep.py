@@ -29,7 +29,6 @@ dimension with one coordinate per swept key.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import importlib
@@ -231,17 +230,16 @@ class Sweep:
         ConfigError
             On an unknown key, a value out of range, an invalid combination or duplicate tasks.
         """
-        base_dict = base.to_dict()
         for key, values in self.grid:
             for value in values:
                 try:
-                    SimulationConfig.from_dict(_override(base_dict, {key: value}))
+                    base.replace_path(key, value)
                 except ConfigError as exc:
                     raise ConfigError(f"sweep key {key!r} = {_plain(value)!r}: {exc}") from None
         tasks = []
         for params in self.combinations():
             try:
-                cfg = SimulationConfig.from_dict(_override(base_dict, params))
+                cfg = base.replace_paths(params)
             except ConfigError as exc:
                 raise ConfigError(f"sweep task {_describe(params)}: {exc}") from None
             tasks.append(SweepTask(task_id(cfg, self.function), params, cfg))
@@ -260,24 +258,6 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
             yield from _flatten(value, name + ".")
         else:
             yield name, value
-
-
-def _override(base: dict[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep copy of the config mapping ``base`` with dotted keys set to new values."""
-    data = copy.deepcopy(base)
-    for key, value in params.items():
-        parts = key.split(".")
-        node = data
-        for depth, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if not isinstance(child, dict):
-                where = ".".join(parts[:depth + 1])
-                raise ConfigError(f"unknown key {key!r}: {where!r} is not a section of the "
-                                  "configuration" if child is None else
-                                  f"unknown key {key!r}: {where!r} is a value, not a section")
-            node = child
-        node[parts[-1]] = list(value) if isinstance(value, tuple) else value
-    return data
 
 
 def _plain(value: Any) -> Any:
