@@ -156,7 +156,7 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     # pre and control sessions are shared by every site: run each configuration once
     unique = list({t.id: t for t in tasks}.values())
     run_tasks(unique, T.FUNCTION, out, scheduler=scheduler, workers=workers, progress=progress,
-              kwargs={"battery": battery.to_dict()}, desc="mnpool atlas")
+              desc="mnpool atlas")
     pre, post = {}, {}
     for t in tasks:
         path = out / "tasks" / f"{t.id}.nc"

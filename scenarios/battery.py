@@ -19,9 +19,12 @@ import numpy as np
 import xarray as xr
 
 from scenarios import evoked as E
+from scenarios.contractions import TriangleProtocol
+from scenarios.registry import experiment, run
+from scenarios.session import Session
 from simulator import measures
 from simulator.config import Config, param
-from simulator.simulation import SimulationConfig, simulate
+from simulator.simulation import SimulationConfig
 from simulator.task import TaskConfig
 
 __all__ = ["Measure", "MEASURES", "UNIT_MEASURES", "BatteryConfig", "run_battery", "battery_task"]
@@ -126,11 +129,11 @@ def _unit_measures(trains: Mapping[int, np.ndarray], ds: xr.Dataset) -> dict[str
             "rate_force_gain": gain}
 
 
-def _trapezoid(cfg: SimulationConfig, b: BatteryConfig, calibration: Any
-               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _trapezoid(session: Session, b: BatteryConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    cfg = session.subject
     task = TaskConfig(shape="trapezoid", level=b.trapezoid_level, rest_s=0.5, rise_s=b.trapezoid_rise_s,
                       plateau_s=b.trapezoid_plateau_s, fall_s=b.trapezoid_rise_s, rest_after_s=0.5)
-    ds = simulate(cfg.replace(task=task), calibration=calibration)
+    ds = session.simulator(cfg.replace(task=task), calibration=session.calibration)
     units = _unit_measures(measures.spike_trains(ds), ds)
     return units, (_decomposed(ds, cfg, b) if b.decomposition else {})
 
@@ -172,13 +175,18 @@ def run_battery(cfg: SimulationConfig, battery: BatteryConfig | Mapping[str, Any
         measured, and per-unit ``unit_<measure>`` variables for the unit measures.
     """
     b = battery if isinstance(battery, BatteryConfig) else BatteryConfig.from_dict(battery or {})
-    session = E.Session(cfg)
+    return run(cfg, b)
+
+
+@experiment(BatteryConfig)
+def _battery(session: Session, b: BatteryConfig) -> xr.Dataset:
+    """The battery as an experiment: every measurement on one session of the subject."""
+    cfg = session.subject
     out: dict[str, Any] = {"mvc": ((), session.calibration.mvc_n)}
-    units, decomposed = _trapezoid(cfg, b, session.calibration)
+    units, decomposed = _trapezoid(session, b)
     out.update(decomposed)
     if b.triangle:
-        from scenarios.experiments import TriangleProtocol, run
-        tri = run(cfg, TriangleProtocol(level=b.triangle_level, ramp_s=b.triangle_ramp_s))
+        tri = run(cfg, TriangleProtocol(level=b.triangle_level, ramp_s=b.triangle_ramp_s), session=session)
         # test units recruited at 1-10 %MVC, as in the soleus/TA delta-F studies (Afsharipour
         # et al. 2020; Orssatto et al. 2021): higher-threshold units here have almost no pairs
         rt = tri.recruitment_threshold.values
@@ -187,26 +195,26 @@ def run_battery(cfg: SimulationConfig, battery: BatteryConfig | Mapping[str, Any
         out[f"unit_{name}"] = ("unit", values)
         out[name] = ((), _median(values))
     if b.h_reflex:
-        h = E.run(cfg, E.HReflexProtocol(intensities_ma=b.h_intensities_ma, repeats=1), session=session)
+        h = run(cfg, E.HReflexProtocol(intensities_ma=b.h_intensities_ma, repeats=1), session=session)
         out["hmax_mmax"] = ((), float(h.hmax_mmax))
-        v = E.run(cfg, E.VWaveProtocol(repeats=b.repeats), session=session)
+        v = run(cfg, E.VWaveProtocol(repeats=b.repeats), session=session)
         out["v_msup"] = ((), float(v.v_msup))
         out["voluntary_activation"] = ((), float(v.voluntary_activation))
-        hm = E.run(cfg, E.HReflexProtocol(intensities_ma=(float(h.intensity_at_hmax),), repeats=b.repeats,
+        hm = run(cfg, E.HReflexProtocol(intensities_ma=(float(h.intensity_at_hmax),), repeats=b.repeats,
                                           background_pct=100.0), session=session)
         out["h_mvc"] = ((), float(hm.h_reflex[0]) / float(v.m_sup) if float(v.m_sup) > 0 else np.nan)
     if b.tms:
-        mep = E.run(cfg, E.MEPProtocol(intensities_pct=(b.mep_pct,), repeats=b.repeats), session=session)
+        mep = run(cfg, E.MEPProtocol(intensities_pct=(b.mep_pct,), repeats=b.repeats), session=session)
         out["mep_mmax"] = ((), float(mep.mep_mmax[0]))
-        sici = E.run(cfg, E.SICIProtocol(isis_ms=(2.5,), repeats=b.repeats), session=session)
+        sici = run(cfg, E.SICIProtocol(isis_ms=(2.5,), repeats=b.repeats), session=session)
         out["sici"] = ((), float(sici.ratio[0]))
-        sp = E.run(cfg, E.SilentPeriodProtocol(repeats=b.repeats), session=session)
+        sp = run(cfg, E.SilentPeriodProtocol(repeats=b.repeats), session=session)
         out["silent_period"] = ((), float(sp.silent_period))
     if b.cmep:
-        cm = E.run(cfg, E.CMEPProtocol(intensity_pct=60.0, repeats=b.repeats), session=session)
+        cm = run(cfg, E.CMEPProtocol(intensity_pct=60.0, repeats=b.repeats), session=session)
         out["cmep_mmax"] = ((), float(cm.cmep_mmax))
     if b.startle:
-        st = E.run(cfg, E.StartleProtocol(repeats=b.repeats), session=session)
+        st = run(cfg, E.StartleProtocol(repeats=b.repeats), session=session)
         out["startle"] = ((), float(st.startle_response))
     ds = xr.Dataset({k: (dims, np.asarray(v, dtype=float)) for k, (dims, v) in out.items()})
     for name, m in MEASURES.items():
@@ -217,5 +225,6 @@ def run_battery(cfg: SimulationConfig, battery: BatteryConfig | Mapping[str, Any
 
 
 def battery_task(cfg: SimulationConfig, battery: Mapping[str, Any] | None = None) -> xr.Dataset:
-    """Task function of training and atlas runs (``scenarios.training:battery_task``)."""
+    """The battery as a sweep task function (``scenarios.training:battery_task``, the name under
+    which training and atlas sessions are recorded)."""
     return run_battery(cfg, battery)

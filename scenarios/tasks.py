@@ -26,10 +26,12 @@ import xarray as xr
 from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from simulator.config import ConfigError
+from scenarios.registry import experiment, run
+from scenarios.session import Session
+from simulator.config import Config, ConfigError, param
 from simulator.simulation import SimulationConfig
 
-__all__ = ["CONNECT_TIMEOUT_S", "TASKS_DIR", "Task", "SweepTask", "TaskFunction", "Scheduler", "task_id",
+__all__ = ["CONNECT_TIMEOUT_S", "TASKS_DIR", "Task", "SweepTask", "CallFunction", "TaskFunction", "Scheduler", "task_id",
            "resolve_function", "run_tasks", "default_workers"]
 
 
@@ -57,16 +59,35 @@ class Task:
     params
         The swept keys and this task's values, in the order of the sweep file.
     config
-        The full, validated configuration of the task.
+        The full, validated configuration of the task (the subject).
+    protocol
+        What is run on it, through the one experiment interface
+        (``scenarios.registry.run(config, protocol)``): a registered protocol such as a
+        :class:`~scenarios.battery.BatteryConfig` or a :class:`CallFunction`.
     """
 
     id: str
     params: dict[str, Any]
     config: SimulationConfig
+    protocol: Config
 
 
 #: The former name of :class:`Task` (sweeps were its first user).
 SweepTask = Task
+
+
+@dataclasses.dataclass(frozen=True)
+class CallFunction(Config):
+    """Protocol of a sweep task: call a task function (:data:`TaskFunction`) on the full
+    configuration, its own task included (``function = "module:function"`` of a sweep file)."""
+
+    section = "call_function"
+    function: str = param("scenarios.sweep:summarize", doc="task function as 'module:function'")
+
+
+@experiment(CallFunction)
+def _call(session: Session, protocol: CallFunction) -> xr.Dataset:
+    return resolve_function(protocol.function)(session.subject)
 
 
 def _plain(value: Any) -> Any:
@@ -112,11 +133,10 @@ def resolve_function(spec: str) -> TaskFunction:
     return fn
 
 
-def _execute(function: str, cfg: SimulationConfig, kwargs: Mapping[str, Any] | None = None
-             ) -> tuple[bool, Any]:
+def _execute(function: str, cfg: SimulationConfig, protocol: Config) -> tuple[bool, Any]:
     """Run one task where it is scheduled; never raises, so failures travel back as records."""
     try:
-        result = resolve_function(function)(cfg, **(kwargs or {}))
+        result = run(cfg, protocol)
         if not isinstance(result, xr.Dataset):
             raise TypeError(f"{function} returned {type(result).__name__}, not an xarray.Dataset")
         return True, result
@@ -189,10 +209,9 @@ def _dask_client(scheduler: Scheduler, workers: int | None) -> Iterator[Client]:
         yield _prepared(client)
 
 
-def _run_dask(client: Client, tasks: Sequence[Task], function: str,
-              kwargs: Mapping[str, Any] | None = None) -> Iterator[tuple[Task, bool, Any]]:
+def _run_dask(client: Client, tasks: Sequence[Task], function: str) -> Iterator[tuple[Task, bool, Any]]:
     from distributed import as_completed
-    futures = {client.submit(_execute, function, t.config, kwargs, key=f"mnpool-sweep-{t.id}",
+    futures = {client.submit(_execute, function, t.config, t.protocol, key=f"mnpool-sweep-{t.id}",
                              pure=False): t for t in tasks}
     for future in as_completed(futures):
         task = futures[future]
@@ -204,10 +223,9 @@ def _run_dask(client: Client, tasks: Sequence[Task], function: str,
         yield task, ok, payload
 
 
-def _run_serial(tasks: Sequence[Task], function: str, kwargs: Mapping[str, Any] | None = None
-                ) -> Iterator[tuple[Task, bool, Any]]:
+def _run_serial(tasks: Sequence[Task], function: str) -> Iterator[tuple[Task, bool, Any]]:
     for task in tasks:
-        yield (task, *_execute(function, task.config, kwargs))
+        yield (task, *_execute(function, task.config, task.protocol))
 
 
 def _tag(ds: xr.Dataset, task: Task, function: str) -> xr.Dataset:
@@ -220,7 +238,7 @@ def _tag(ds: xr.Dataset, task: Task, function: str) -> xr.Dataset:
 
 def run_tasks(tasks: Sequence[Task], function: str, out: str | os.PathLike, *,
               scheduler: Scheduler = None, workers: int | None = None, progress: bool = True,
-              kwargs: Mapping[str, Any] | None = None, desc: str = "mnpool sweep"
+              desc: str = "mnpool sweep"
               ) -> tuple[list[dict[str, Any]], int]:
     """Run the unfinished ``tasks`` (no ``out/tasks/<id>.nc`` yet) and stream their results there.
 
@@ -231,17 +249,16 @@ def run_tasks(tasks: Sequence[Task], function: str, out: str | os.PathLike, *,
     Parameters
     ----------
     tasks
-        Tasks with ids, parameters and configurations.
+        Tasks with ids, parameters, configurations and protocols; each runs on a worker as
+        ``scenarios.registry.run(task.config, task.protocol)``.
     function
-        ``"module:function"`` called as ``function(config, **kwargs)`` on a worker.
+        Name of the task function (``"module:function"``) recorded in every result's attrs.
     out
         Output folder.
     scheduler, workers
         As for :func:`run_sweep`.
     progress
         Progress bar of tasks done / total.
-    kwargs
-        Extra keyword arguments of the task function (must pickle).
     desc
         Label of the progress bar and of failure messages.
 
@@ -255,7 +272,7 @@ def run_tasks(tasks: Sequence[Task], function: str, out: str | os.PathLike, *,
     todo = [t for t in tasks if not (task_dir / f"{t.id}.nc").is_file()]
     failures: list[dict[str, Any]] = []
     if todo:
-        with _results(todo, function, scheduler, workers, kwargs) as stream:
+        with _results(todo, function, scheduler, workers) as stream:
             from simulator.io import save_netcdf
             from tqdm.auto import tqdm
             with tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
@@ -277,13 +294,13 @@ def run_tasks(tasks: Sequence[Task], function: str, out: str | os.PathLike, *,
 
 
 @contextmanager
-def _results(tasks: Sequence[Task], function: str, scheduler: Scheduler, workers: int | None,
-             kwargs: Mapping[str, Any] | None = None) -> Iterator[Iterator[tuple[Task, bool, Any]]]:
+def _results(tasks: Sequence[Task], function: str, scheduler: Scheduler, workers: int | None
+             ) -> Iterator[Iterator[tuple[Task, bool, Any]]]:
     if isinstance(scheduler, str) and scheduler == "serial":
-        yield _run_serial(tasks, function, kwargs)
+        yield _run_serial(tasks, function)
         return
     with _dask_client(scheduler, workers) as client:
-        yield _run_dask(client, tasks, function, kwargs)
+        yield _run_dask(client, tasks, function)
 
 
 def _write_failures(out: Path, failures: list[dict[str, Any]]) -> None:

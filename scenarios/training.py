@@ -141,6 +141,7 @@ def load_scenario(source: str | os.PathLike | Mapping[str, Any]) -> TrainingScen
         muscle=str(data.get("muscle", "")), published=published)
 
 
+#: Task function under which training and atlas sessions are recorded (and hashed into their ids).
 FUNCTION = "scenarios.training:battery_task"
 
 
@@ -154,7 +155,7 @@ def session_tasks(subjects: Sequence[C.Subject], cohort: C.CohortConfig, battery
             if adaptation:
                 cfg = apply_adaptation(cfg, adaptation)
             tasks.append(Task(task_id(cfg, FUNCTION, battery=battery.to_dict()),
-                                   dict(params, group=s.group, subject=s.id, session=index), cfg))
+                              dict(params, group=s.group, subject=s.id, session=index), cfg, battery))
     return tasks
 
 
@@ -193,7 +194,7 @@ def run_training(scenario: TrainingScenario, out: str | os.PathLike, *, schedule
         tasks += session_tasks(controls, scenario.cohort, scenario.battery,
                                [(k, {}) for k in range(len(scenario.weeks))])
     failures, _ = run_tasks(tasks, FUNCTION, out, scheduler=scheduler, workers=workers, progress=progress,
-                            kwargs={"battery": scenario.battery.to_dict()}, desc="mnpool train")
+                            desc="mnpool train")
     results = {}
     for t in tasks:
         path = out / "tasks" / f"{t.id}.nc"

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scenarios.tasks import Task, _describe, _plain, task_id
+from scenarios.tasks import CallFunction, Task, _describe, _plain, task_id
 from simulator.config import ConfigError, load_toml
 from simulator.simulation import SimulationConfig
 
@@ -163,7 +163,7 @@ class Sweep:
                 cfg = base.replace_paths(params)
             except ConfigError as exc:
                 raise ConfigError(f"sweep task {_describe(params)}: {exc}") from None
-            tasks.append(Task(task_id(cfg, self.function), params, cfg))
+            tasks.append(Task(task_id(cfg, self.function), params, cfg, CallFunction(self.function)))
         ids = [t.id for t in tasks]
         if len(set(ids)) < len(ids):
             twice = next(t for t in tasks if ids.count(t.id) > 1)
