@@ -1,12 +1,14 @@
 """The task runner of every multi-run command: sweeps, training scenarios and the atlas.
 
-A task is one validated configuration with a stable id (a hash of everything that defines its
-result) and the parameters that name it. :func:`run_tasks` runs the unfinished tasks on a
-``dask.distributed`` cluster (by default a local one with one single-threaded worker process per
-core; any scheduler by address) or serially in this process. Results stream to
-``OUT/tasks/<id>.nc`` as they complete (written by this process, so workers need no shared file
-system) and failures go to ``OUT/failures.json`` with their parameters and traceback, so a
-re-run skips the finished tasks and one failure never stops the others.
+A task is one validated configuration (the subject), the protocol run on it through the one
+experiment interface (:func:`scenarios.registry.run`), a stable id (a hash of everything that
+defines its result) and the parameters that name it; a sweep's task function runs as the
+:class:`CallFunction` protocol, so every task takes the same path. :func:`run_tasks` runs the
+unfinished tasks on a ``dask.distributed`` cluster (by default a local one with one
+single-threaded worker process per core; any scheduler by address) or serially in this process.
+Results stream to ``OUT/tasks/<id>.nc`` as they complete (written by this process, so workers
+need no shared file system) and failures go to ``OUT/failures.json`` with their parameters and
+traceback, so a re-run skips the finished tasks and one failure never stops the others.
 """
 
 from __future__ import annotations

@@ -226,8 +226,9 @@ class Config:
         for path, value in changes.items():
             head, dot, rest = path.partition(".")
             if head not in fields:
-                raise ConfigError(f"unknown key(s) {self._name(head)}; allowed keys are: "
-                                  f"{', '.join(sorted(fields))}")
+                what = (f"unknown key {self._name(path)!r}: {self._name(head)!r} is not a section of the "
+                        "configuration" if dot else f"unknown key(s) {self._name(head)}")
+                raise ConfigError(f"{what}; allowed keys are: {', '.join(sorted(fields))}")
             if dot:
                 nested.setdefault(head, {})[rest] = value
             else:

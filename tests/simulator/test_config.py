@@ -138,7 +138,8 @@ def test_replace_paths_validates_each_section_with_all_its_changes():
 
 @pytest.mark.parametrize("changes, message", [
     ({"pool.n_unit": 5}, r"unknown key\(s\) pool.n_unit; allowed keys are: .*n_units"),
-    ({"pol.n_units": 5}, r"unknown key\(s\) pol"),
+    ({"pol.n_units": 5}, r"unknown key 'pol.n_units': 'pol' is not a section"),
+    ({"pol": 5}, r"unknown key\(s\) pol; allowed keys are: .*pool"),
     ({"seed.x": 1}, r"unknown key 'seed.x': 'seed' is a value, not a section"),
     ({"pool": 5}, r"pool must be a table of settings"),
     ({"pool.n_units": -1}, r"pool.n_units = -1 is out of range"),
