@@ -22,7 +22,7 @@ from scenarios import evoked as E
 from scenarios.contractions import TriangleProtocol
 from scenarios.registry import experiment, run
 from scenarios.session import Session
-from simulator import measures
+from simulator import measures, streams
 from simulator.config import Config, param
 from simulator.simulation import SimulationConfig
 from simulator.task import TaskConfig
@@ -145,7 +145,7 @@ def _decomposed(ds: xr.Dataset, cfg: SimulationConfig, b: BatteryConfig) -> dict
     from validation.decomposition import decompose
     from validation.metrics import spike_trains_from_dataset
     from validation.tracking import grid_templates
-    shift = (np.random.default_rng([cfg.seed, 7, cfg.session]).normal(0.0, b.electrode_shift_mm, 2)
+    shift = (streams.rng(cfg.seed, "electrode_shift", cfg.session).normal(0.0, b.electrode_shift_mm, 2)
              if cfg.session and b.electrode_shift_mm > 0 else np.zeros(2))
     grid = GridConfig(offset_x_mm=float(shift[0]), offset_z_mm=float(shift[1]))
     rec = synthesize(ds, EmgConfig(grid=grid), seed=cfg.seed)
