@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from simulator import streams
 from simulator.config import Config, ConfigError, field_ranges, load_toml, param
 from simulator.simulation import SimulationConfig
 
@@ -52,8 +53,8 @@ VARIED: dict[str, str] = {
 }
 #: Parameters scaled by the day-to-day excitability factor of a session.
 SESSION_VARIED: tuple[str, ...] = ("neuromodulation.level", "corticospinal.cm_weight")
-#: Groups and their random-stream numbers.
-GROUPS: dict[str, int] = {"train": 0, "control": 1}
+#: Groups and their random-stream numbers (:data:`simulator.streams.STREAMS` ``cohort_<group>``).
+GROUPS: dict[str, int] = {g: streams.STREAMS[f"cohort_{g}"] for g in ("train", "control")}
 
 # purposes of the random streams (part of each stream's name; never reorder)
 _PARAMS, _SEED, _SESSION, _UNUSED, _ELECTRODE = range(5)  # _UNUSED: was the session seed
@@ -121,11 +122,12 @@ class Subject:
 
 def _rng(cohort: CohortConfig, group: str, subject_id: int, purpose: int, index: int = 0) -> np.random.Generator:
     # a named stream: the same numbers whatever else was drawn before
-    return np.random.default_rng([cohort.seed, GROUPS[group], subject_id, purpose, index])
+    return streams.rng(cohort.seed, f"cohort_{group}", subject_id, purpose, index)
 
 
 def _seed(cohort: CohortConfig, group: str, subject_id: int, purpose: int, index: int = 0) -> int:
-    ss = np.random.SeedSequence([cohort.seed, GROUPS[group], subject_id, purpose, index])
+    # a subject's seed: the first word of its seed stream's state
+    ss = _rng(cohort, group, subject_id, purpose, index).bit_generator.seed_seq
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
