@@ -30,6 +30,7 @@ import xarray as xr
 
 from simulator._schema import SPIKE_SAMPLE, SPIKE_TIME, SPIKE_UNIT
 from simulator.config import ConfigError
+from simulator.measures.trains import spike_trains
 from validation.agreement import (FOUND_ROA, MAX_LAG_S, TOLERANCE_S, Agreement, agreement_matrix,
                                   match_units, spike_train_agreement)
 from validation.quality import pulse_to_noise_ratio, silhouette
@@ -43,7 +44,8 @@ def spike_trains_from_dataset(ds: xr.Dataset, *, fs_hz: float | None = None,
                               n_units: int | None = None) -> list[np.ndarray]:
     """Per-unit discharge sample indices of a recording or decomposition Dataset.
 
-    Uses ``spike_sample`` when present, else rounds ``spike_time * fs_hz``.
+    Uses ``spike_sample`` when present, else rounds ``spike_time * fs_hz``; a list view of
+    :func:`simulator.measures.spike_trains` with ``samples=True``.
 
     Parameters
     ----------
@@ -54,20 +56,9 @@ def spike_trains_from_dataset(ds: xr.Dataset, *, fs_hz: float | None = None,
     n_units
         Number of units (defaults to the size of dim ``unit`` or ``max(spike_unit) + 1``).
     """
-    fs = float(fs_hz if fs_hz is not None else ds.attrs["fs_hz"])
     if SPIKE_UNIT not in ds:
         raise ValueError("the Dataset has no ground-truth spikes (variable 'spike_unit')")
-    unit = ds[SPIKE_UNIT].values.astype(np.int64)
-    if SPIKE_SAMPLE in ds:
-        sample = ds[SPIKE_SAMPLE].values.astype(np.int64)
-    else:
-        sample = np.round(ds[SPIKE_TIME].values * fs).astype(np.int64)
-    if n_units is None:
-        n_units = ds.sizes["unit"] if "unit" in ds.dims else (int(unit.max()) + 1 if unit.size else 0)
-    order = np.lexsort((sample, unit))
-    unit, sample = unit[order], sample[order]
-    bounds = np.searchsorted(unit, np.arange(n_units + 1))
-    return [sample[bounds[u]:bounds[u + 1]] for u in range(n_units)]
+    return list(spike_trains(ds, samples=True, fs_hz=fs_hz, n_units=n_units).values())
 
 
 #: Ground-truth unit properties copied into the score table when the recording has them.
