@@ -208,21 +208,25 @@ class Config:
             raise ConfigError(
                 f"unknown key(s) {abbreviate(names, 200)}{more}; "
                 f"allowed keys are: {', '.join(sorted(fields))}")
-        kwargs: dict[str, Any] = {}
-        for key, value in data.items():
-            f = fields[key]
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-            if isinstance(default, Config):
-                if not isinstance(value, Mapping):
-                    raise ConfigError(f"{cls._name(key)} must be a table of settings, got {short_repr(value)}")
-                kwargs[key] = type(default).from_dict(value)
-            elif isinstance(default, tuple) and isinstance(value, list):
-                kwargs[key] = tuple(value)
-            elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-                kwargs[key] = float(value)
-            else:
-                kwargs[key] = value
-        return cls(**kwargs)
+        return cls(**{key: cls._coerce(fields[key], value) for key, value in data.items()})
+
+    @classmethod
+    def _coerce(cls, f: dataclasses.Field, value: Any) -> Any:
+        """A TOML-style value in the field's own type: a table becomes its section's config, a
+        list a tuple, an integer a float where the field is a float (so ``1`` and ``1.0`` give
+        the same configuration, JSON and cache key)."""
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if isinstance(default, Config):
+            if isinstance(value, Config):
+                return value
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{cls._name(f.name)} must be a table of settings, got {short_repr(value)}")
+            return type(default).from_dict(value)
+        if isinstance(default, tuple) and isinstance(value, list):
+            return tuple(value)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples become lists) suitable for TOML/JSON."""
@@ -258,6 +262,94 @@ class Config:
     def replace(self, **changes: Any) -> Self:
         """Return a copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ dotted paths
+    def get_path(self, path: str) -> Any:
+        """The value at a dotted path, e.g. ``cfg.get_path("pool.n_units")``.
+
+        Parameters
+        ----------
+        path
+            Field names joined by dots, from this config down (``""`` is the config itself).
+
+        Returns
+        -------
+        Any
+            The field's value (a section's config for a path that ends at a section).
+
+        Raises
+        ------
+        ConfigError
+            If a part of the path is not a field, or a value is addressed as a section.
+        """
+        node: Any = self
+        parts = path.split(".") if path else []
+        for depth, part in enumerate(parts):
+            node = _child(node, path, parts, depth)
+        return node
+
+    def replace_path(self, path: str, value: Any) -> Self:
+        """A copy with the field at one dotted path changed, e.g. ``cfg.replace_path("seed", 3)``.
+
+        The same as :meth:`replace_paths` with one entry.
+        """
+        return self.replace_paths({path: value})
+
+    def replace_paths(self, changes: Mapping[str, Any]) -> Self:
+        """A copy with fields at dotted paths changed (scikit-learn's ``set_params``).
+
+        Each section on the way is rebuilt once with all of its changes, so its cross-field
+        checks see them together; values are converted as by :meth:`from_dict` (a list becomes
+        a tuple, an integer a float for a float field) and validated again.
+
+        Parameters
+        ----------
+        changes
+            ``{dotted path: new value}``, e.g. ``{"pool.n_units": 50, "seed": 2}``.
+
+        Returns
+        -------
+        Config
+            The validated copy (this config itself is unchanged).
+
+        Raises
+        ------
+        ConfigError
+            On an unknown path (naming it and the allowed keys) or an invalid value.
+        """
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        direct: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for path, value in changes.items():
+            head, dot, rest = path.partition(".")
+            if head not in fields:
+                what = (f"unknown key {self._name(path)!r}: {self._name(head)!r} is not a section of the "
+                        "configuration" if dot else f"unknown key(s) {self._name(head)}")
+                raise ConfigError(f"{what}; allowed keys are: {', '.join(sorted(fields))}")
+            if dot:
+                nested.setdefault(head, {})[rest] = value
+            else:
+                direct[head] = self._coerce(fields[head], value)
+        for head, sub in nested.items():
+            child = direct.get(head, getattr(self, head))
+            if not isinstance(child, Config):
+                first = next(iter(sub))
+                raise ConfigError(f"unknown key {self._name(head + '.' + first)!r}: "
+                                  f"{self._name(head)!r} is a value, not a section")
+            direct[head] = child.replace_paths(sub)
+        return self.replace(**direct)
+
+
+def _child(node: Any, path: str, parts: list[str], depth: int) -> Any:
+    """Field ``parts[depth]`` of ``node`` while walking ``path`` (for :meth:`Config.get_path`)."""
+    where = ".".join(parts[:depth])
+    if not isinstance(node, Config):
+        raise ConfigError(f"unknown key {path!r}: {where!r} is a value, not a section")
+    names = [f.name for f in dataclasses.fields(node)]
+    if parts[depth] not in names:
+        raise ConfigError(f"unknown key {path!r}: allowed keys{' of ' + where if where else ''} "
+                          f"are: {', '.join(sorted(names))}")
+    return getattr(node, parts[depth])
 
 
 def field_ranges(cls: type[Config]) -> dict[str, dict[str, Any]]:
