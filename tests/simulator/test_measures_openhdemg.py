@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import ohdemg as O
-from simulator.svr import fit_svr
+from simulator.measures import openhdemg as O
+from simulator.measures.svr import fit_svr
 
 FS = 1000.0
 
