@@ -11,11 +11,13 @@ from .bids import BIDS_VERSION, export_bids
 from .exporters import FORMATS, check_formats, check_sampling_rate, parse_formats, write_recording
 from .tools import (MIN_DISCHARGES_OPENHDEMG, export_demuse, export_muedit, export_openhdemg,
                     openhdemg_unit_ids)
-from .netcdf import atomic_path, load_netcdf, load_zarr, save_netcdf, save_zarr
+from .netcdf import (CONVENTIONS, FLOAT32_VARIABLES, atomic_path, load_netcdf, load_zarr,
+                     save_netcdf, save_zarr, stored_form)
 from .readers import (DECOMPOSITION_FORMATS, read_decomposition, read_demuse_mat, read_muedit_mat,
                       read_openhdemg_json, read_spike_csv)
 
-__all__ = ["save_netcdf", "load_netcdf", "save_zarr", "load_zarr", "atomic_path",
+__all__ = ["save_netcdf", "load_netcdf", "stored_form", "CONVENTIONS", "FLOAT32_VARIABLES",
+           "save_zarr", "load_zarr", "atomic_path",
            "read_openhdemg_json", "read_muedit_mat", "read_demuse_mat", "read_spike_csv",
            "read_decomposition", "DECOMPOSITION_FORMATS", "FORMATS", "check_sampling_rate",
            "parse_formats", "check_formats", "export_openhdemg", "export_muedit", "export_demuse",
