@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,16 +120,35 @@ def task_id(cfg: SimulationConfig, function: str, **extra: Any) -> str:
 def resolve_function(spec: str) -> TaskFunction:
     """Import the task function named ``"module:function"``.
 
+    This imports and runs code: a sweep file is as trusted as a script. To keep a file planted in
+    the folder a sweep is started from from being run by name, the module is imported from the
+    installed packages and ``sys.path`` without the current folder (``""``, ``"."`` or the
+    working directory itself), unless it is already imported.
+
     Raises
     ------
     ConfigError
-        If the module cannot be imported or has no such callable.
+        If the module cannot be imported (or lies only in the current folder) or has no such
+        callable.
     """
+    import sys
     module_name, _, name = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"task function {spec!r}: cannot import {module_name!r} ({exc})") from None
+    if not module_name or not name:
+        raise ConfigError(f"task function {spec!r} must be written 'module:function'")
+    if module_name in sys.modules:
+        module = sys.modules[module_name]
+    else:
+        cwd = os.path.realpath(os.getcwd())
+        saved = list(sys.path)
+        sys.path[:] = [p for p in saved if p not in ("", ".") and os.path.realpath(p) != cwd]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(f"task function {spec!r}: cannot import {module_name!r} from the "
+                              f"installed packages ({exc}); modules in the current folder are "
+                              "not imported") from None
+        finally:
+            sys.path[:] = saved
     fn = getattr(module, name, None)
     if not callable(fn):
         raise ConfigError(f"task function {spec!r}: {module_name!r} has no function {name!r}")
@@ -271,7 +291,7 @@ def run_tasks(tasks: Sequence[Task], function: str, out: str | os.PathLike, *,
     """
     out = Path(out)
     task_dir = out / TASKS_DIR
-    todo = [t for t in tasks if not (task_dir / f"{t.id}.nc").is_file()]
+    todo = [t for t in tasks if not _finished(task_dir, t, function)]
     failures: list[dict[str, Any]] = []
     if todo:
         with _results(todo, function, scheduler, workers) as stream:
@@ -293,6 +313,29 @@ def run_tasks(tasks: Sequence[Task], function: str, out: str | os.PathLike, *,
     out.mkdir(parents=True, exist_ok=True)
     _write_failures(out, failures)
     return failures, len(todo)
+
+
+def _finished(task_dir: Path, task: Task, function: str) -> bool:
+    """Whether ``task_dir/<id>.nc`` is a complete result of ``task``; a damaged file, or one of
+    another task or function, is removed so the task runs again."""
+    from simulator.io import load_netcdf
+    path = task_dir / f"{task.id}.nc"
+    for leftover in task_dir.glob(f".{task.id}.nc.*"):  # temporaries of a killed write
+        leftover.unlink(missing_ok=True)
+    if not path.is_file():
+        return False
+    try:
+        attrs = load_netcdf(path).attrs
+        ok = (attrs.get("task_id") == task.id and attrs.get("function") == function
+              and json.dumps(attrs.get("config"), sort_keys=True)
+              == json.dumps(task.config.to_dict(), sort_keys=True))
+    except Exception:  # noqa: BLE001 - any failure to read it means the file must be redone
+        ok = False
+    if not ok:
+        warnings.warn(f"task file {str(path)!r} is damaged or belongs to another task; "
+                      "running the task again", stacklevel=3)
+        path.unlink()
+    return ok
 
 
 @contextmanager

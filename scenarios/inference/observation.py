@@ -82,6 +82,13 @@ class Observation:
             if not sd[name] > 0:
                 raise ConfigError(f"{where}: measures.{name}.sd = {s!r} must be > 0 (the standard "
                                   "error of the observed mean change, in the measure's unit)")
+            # squares enter the likelihood: keep them representable (no underflow to 0, no inf)
+            if not _SQUARABLE[0] <= sd[name] <= _SQUARABLE[1]:
+                raise ConfigError(f"{where}: measures.{name}.sd = {s!r} is out of range; allowed "
+                                  f"[{_SQUARABLE[0]:g}, {_SQUARABLE[1]:g}]")
+            if abs(change[name]) > _SQUARABLE[1]:
+                raise ConfigError(f"{where}: measures.{name}.change = {c!r} is out of range; "
+                                  f"allowed [{-_SQUARABLE[1]:g}, {_SQUARABLE[1]:g}]")
         object.__setattr__(self, "change", MappingProxyType(change))
         object.__setattr__(self, "sd", MappingProxyType(sd))
         object.__setattr__(self, "source", str(source))
@@ -143,6 +150,10 @@ class Observation:
         pairs = {m: (self.change[m], self.sd[m]) for m in self.measures}
         pairs[name] = (change, sd)
         return Observation(pairs, source=self.source, description=self.description)
+
+
+#: Range of observed sds and |changes| whose squares (and sums of them) stay finite and non-zero.
+_SQUARABLE = (1e-100, 1e100)
 
 
 def _number(value: Any, name: str) -> float:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from scenarios.inference.likelihood import (_cell_loglik, _cell_stats, _gauss_loglik, _logmeanexp,
-                                            _normalise_log, _Stats)
+from scenarios.inference.likelihood import (PREDICTIVE_ALPHA, PosteriorPredictiveWarning, _cell_loglik,
+                                            _cell_stats, _gauss_loglik, _logmeanexp, _normalise_log,
+                                            _predictive_check, _Stats)
 from scenarios.inference.observation import CONTROL, PAIR_SEP, Observation, check_library
 from simulator.config import ConfigError
 
@@ -109,8 +111,12 @@ class InferenceResult:
 
     def summary(self, top: int = 8) -> str:
         """Plain-text table: sites by posterior, their most probable magnitude, top pairs."""
-        lines = [f"Site inference from {len(self.measures)} measure(s): {', '.join(self.measures)}",
-                 "", f"{'site':<28}{'posterior':>10}{'MAP magnitude':>15}{'E[magnitude]':>14}"
+        lines = [f"Site inference from {len(self.measures)} measure(s): {', '.join(self.measures)}"]
+        p = self.settings.get("predictive_p")
+        if p is not None and p < PREDICTIVE_ALPHA:
+            lines.append(f"WARNING: no library entry explains the observation (nearest "
+                         f"{self.settings.get('predictive_nearest')}, predictive p = {p:.2g})")
+        lines += ["", f"{'site':<28}{'posterior':>10}{'MAP magnitude':>15}{'E[magnitude]':>14}"
                  + (f"{'bootstrap 90 %':>18}" if self.site_posterior_interval is not None else "")]
         order = np.argsort(-self.site_posterior.values, kind="stable")
         for i in order[:top]:
@@ -229,7 +235,17 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     mags = da.magnitude.values
     ll = _cell_loglik(stats, y, var)                                   # (S, M)
     log_ev = _logmeanexp(ll, axis=1)                                   # (S,)
+    if not np.any(np.isfinite(log_ev)):
+        raise ConfigError("the observation is so far from every library entry that every likelihood "
+                          "underflows to zero (no posterior can be computed); check the measures' "
+                          "units and that each sd is the standard error of the change")
     site_post = _normalise_log(log_ev)
+    check = _predictive_check(stats, y, var, sites, mags)
+    if check["predictive_p"] < PREDICTIVE_ALPHA:
+        warnings.warn(PosteriorPredictiveWarning(
+            f"the observation is far from every library entry (nearest: {check['predictive_nearest']}, "
+            f"Mahalanobis distance {check['predictive_mahalanobis']:.3g}, predictive p = "
+            f"{check['predictive_p']:.2g}); the posterior only ranks poor explanations"), stacklevel=2)
     mag_post = np.where(stats.present, _normalise_log(np.where(stats.present, ll, -np.inf), axis=1), np.nan)
     coords = {"site": sites}
     result: dict[str, Any] = dict(
@@ -242,6 +258,7 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
                                   attrs={"long_name": "log synthetic likelihood, marginal over magnitude"}),
         measures=tuple(observation.measures), observation=observation,
         settings={"shrinkage": shrinkage, "pairs": bool(pairs), "pair_prior": float(pair_prior),
+                  **check,
                   "library_attrs": {k: v for k, v in getattr(library, "attrs", {}).items()
                                     if isinstance(v, (str, int, float))}},
     )

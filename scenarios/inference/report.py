@@ -11,7 +11,6 @@ from scenarios.inference.design import expected_information_gain
 from scenarios.inference.figures import plot_information_gain, plot_posterior
 from scenarios.inference.observation import load_observation
 from scenarios.inference.posterior import infer
-from simulator.config import ConfigError
 
 __all__ = ["run_inference"]
 
@@ -52,15 +51,11 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
     ConfigError
         On a missing or unreadable library, or any invalid input; nothing is written then.
     """
-    from simulator.io import atomic_path, load_netcdf, save_netcdf
+    from simulator.io import atomic_path, save_netcdf
+    from simulator.loading import read_netcdf
     from simulator.plotting import save_figure
     lib_path = Path(library_path)
-    if not lib_path.is_file():
-        raise ConfigError(f"library file {str(lib_path)!r} does not exist")
-    try:
-        library = load_netcdf(lib_path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"library file {str(lib_path)!r} cannot be read as NetCDF: {exc}") from None
+    library = read_netcdf(lib_path, what="reference library")
     observation = load_observation(observation_path)
     result = infer(library, observation, pairs=pairs)
     eig = expected_information_gain(library, observation, n_samples=n_samples, seed=seed)

@@ -1,8 +1,11 @@
 """NetCDF and Zarr round trips of mnpool Datasets, and atomic writes.
 
 NetCDF files are written with ``h5netcdf`` and round-trip exactly: values, dtypes, coordinates and
-attributes (nested attributes such as the configuration are stored as JSON strings). Writes go to a
-temporary file that is renamed into place, so a failed run never leaves a half-written file.
+attributes (nested attributes such as the configuration are stored as ``json:``-prefixed JSON
+strings, decoded on load only in files that carry the :data:`JSON_ATTRS_MARKER` attribute, i.e.
+files mnpool wrote: a foreign string attribute that happens to start with ``json:`` stays a
+string). Writes go to a temporary file that is renamed into place, so a failed run never leaves a
+half-written file.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-__all__ = ["save_netcdf", "load_netcdf", "atomic_path", "save_zarr", "load_zarr"]
+__all__ = ["save_netcdf", "load_netcdf", "atomic_path", "save_zarr", "load_zarr",
+           "JSON_ATTRS_MARKER"]
 
 _JSON_PREFIX = "json:"
+#: Dataset attribute that marks a file whose ``json:`` attributes mnpool encoded (removed on load).
+JSON_ATTRS_MARKER = "mnpool_json_attrs"
 
 
 @contextmanager
@@ -44,18 +50,24 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 def _encode_attrs(attrs: dict) -> dict:
     out = {}
     for key, value in attrs.items():
-        if isinstance(value, (dict, list, tuple, bool)) or value is None:
+        # a string that itself starts with the prefix is encoded too, so it loads back unchanged
+        if (isinstance(value, (dict, list, tuple, bool)) or value is None
+                or (isinstance(value, str) and value.startswith(_JSON_PREFIX))):
             out[key] = _JSON_PREFIX + json.dumps(value)
         else:
             out[key] = value
     return out
 
 
-def _decode_attrs(attrs: dict) -> dict:
+def _decode_attrs(attrs: dict, decode_json: bool) -> dict:
+    from ..config import ConfigError
     out = {}
     for key, value in attrs.items():
-        if isinstance(value, str) and value.startswith(_JSON_PREFIX):
-            out[key] = json.loads(value[len(_JSON_PREFIX):])
+        if decode_json and isinstance(value, str) and value.startswith(_JSON_PREFIX):
+            try:
+                out[key] = json.loads(value[len(_JSON_PREFIX):])
+            except (ValueError, RecursionError):
+                raise ConfigError(f"attribute {key!r} is not valid JSON") from None
         elif isinstance(value, np.generic):
             out[key] = value.item()
         else:
@@ -86,7 +98,7 @@ def save_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 def _encode_dataset(ds: xr.Dataset) -> xr.Dataset:
     """Copy of ``ds`` with nested attributes as JSON strings and no stored encodings."""
     enc = ds.copy()
-    enc.attrs = _encode_attrs(dict(ds.attrs))
+    enc.attrs = {**_encode_attrs(dict(ds.attrs)), JSON_ATTRS_MARKER: 1}
     for name in list(enc.variables):
         enc[name].attrs = _encode_attrs(dict(ds[name].attrs))
         enc[name].encoding = {}
@@ -95,9 +107,11 @@ def _encode_dataset(ds: xr.Dataset) -> xr.Dataset:
 
 def _decode_dataset(ds: xr.Dataset) -> xr.Dataset:
     """Inverse of :func:`_encode_dataset`, in place on a loaded Dataset."""
-    ds.attrs = _decode_attrs(dict(ds.attrs))
+    attrs = dict(ds.attrs)
+    decode = bool(attrs.pop(JSON_ATTRS_MARKER, None) == 1)
+    ds.attrs = _decode_attrs(attrs, decode)
     for name in list(ds.variables):
-        ds[name].attrs = _decode_attrs(dict(ds[name].attrs))
+        ds[name].attrs = _decode_attrs(dict(ds[name].attrs), decode)
         ds[name].encoding = {}
     return ds
 

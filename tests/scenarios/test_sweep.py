@@ -31,6 +31,13 @@ def fake_task(cfg):
                        "cache": ((), os.environ.get("MNPOOL_CACHE", ""))})
 
 
+@pytest.fixture(autouse=True)
+def _outside_the_checkout(tmp_path, monkeypatch):
+    """Task functions are imported from sys.path but never from the current folder (issue 16):
+    run from a scratch folder, as a user would, so this module is importable on the workers."""
+    monkeypatch.chdir(tmp_path)
+
+
 def base_config():
     """10 units, 1.5 s trapezoid, 3 s calibration: a task takes ~1-2 s."""
     return small_config(10, level=15.0, rest_s=0.2, rise_s=0.5, plateau_s=0.5, fall_s=0.3,
