@@ -16,7 +16,7 @@ from .engine import Results
 from .inputs.stimulation import Stimulus
 from ._schema import check_activity
 from .calibration import Calibration
-from .subject import SimulationConfig, pathway_constants
+from .subject import SimulationConfig
 
 __all__ = ["to_dataset", "add_stimulation", "check_activity"]
 
@@ -39,17 +39,16 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "excitation": ("time", res.excitation, {"units": "1",
                                                 "long_name": "excitatory command (fraction of maximum)"}),
     }
-    consts = pathway_constants(cfg)
+    # the drives as the network computed them (recorded, not recomputed here)
+    sig = res.signals
     signals = {
-        "interneuron_activity": (res.signals["r_ein"], "1", "excitatory interneuron activity"),
-        "renshaw_activity": (res.signals["r_rc"], "1", "Renshaw inhibition (units of max excitation)"),
-        "ia_activity": (consts["IA_REST"] + consts["IA_FUSI"] * res.excitation, "1",
-                        "Ia afferent activity (1 = reference rate)"),
-        "pool_rate": (res.signals["pool_rate"], "Hz", "mean discharge rate of the pool"),
-        "corticospinal_output": (res.excitation * consts["CST_GAIN"], "1", "corticospinal output"),
-        "reticulospinal_output": (res.excitation * consts["RST_GAIN"], "1", "reticulospinal output"),
-        "monoaminergic_drive": (consts["MONO_LEVEL"] * (1 + consts["MONO_EFFORT"] * res.signals["cmd_slow"]),
-                                "1", "monoaminergic drive"),
+        "interneuron_activity": (sig["r_ein"], "1", "excitatory interneuron activity"),
+        "renshaw_activity": (sig["r_rc"], "1", "Renshaw inhibition (units of max excitation)"),
+        "ia_activity": (sig["r_ia"], "1", "Ia afferent activity (1 = reference rate)"),
+        "pool_rate": (sig["pool_rate"], "Hz", "mean discharge rate of the pool"),
+        "corticospinal_output": (sig["o_cst"], "1", "corticospinal output"),
+        "reticulospinal_output": (sig["o_rst"], "1", "reticulospinal output"),
+        "monoaminergic_drive": (sig["monoamine"], "1", "monoaminergic drive"),
     }
     for name, (values, unit, long_name) in signals.items():
         data_vars[name] = ("time", values, {"units": unit, "long_name": long_name})

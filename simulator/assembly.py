@@ -10,11 +10,14 @@ import numpy as np
 
 from . import streams
 from .engine import Values
-from .inputs import corticospinal, stimulation
+from . import network
+from .inputs import corticospinal, drive, neuromodulation, stimulation
 from .inputs.drive import common_noise, independent_noise
+from .models import axon, interneurons, motoneuron
 from .inputs.stimulation import Stimulus
 from .network import STIM_ARRAYS, Structure
 from .subject import SimulationConfig, pathway_constants
+from .task import controller_values
 
 __all__ = ["structure_for", "stimulation_values", "network_values"]
 
@@ -64,45 +67,56 @@ def stimulation_values(cfg: SimulationConfig, structure: Structure,
 
 
 def network_values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.ndarray],
-            rng: np.random.Generator, *, e_ff: np.ndarray, target: np.ndarray, closed_loop: bool,
-            f_mvc: float, injection: tuple[np.ndarray, np.ndarray] | None = None,
-            stimulus: Stimulus | None = None) -> Values:
-    mn = cfg.motoneuron
+                   rng: np.random.Generator, *, e_ff: np.ndarray, target: np.ndarray,
+                   closed_loop: bool, f_mvc: float,
+                   injection: tuple[np.ndarray, np.ndarray] | None = None,
+                   stimulus: Stimulus | None = None) -> Values:
+    """Every value of one run, keyed ``group.variable`` or ``ta.<TimedArray>`` (SI units).
+
+    Each body part hands its own parameters (its ``brian_values``); the shared pathway constants
+    (:func:`simulator.subject.pathway_constants`) reach every group whose equations declare them
+    (:func:`simulator.network.declared`), so no list of who-needs-what is kept by hand.
+
+    Parameters
+    ----------
+    cfg
+        The subject and task.
+    structure
+        The network structure of the run.
+    props
+        Per-unit properties (:func:`simulator.subject.unit_table`).
+    rng
+        The run's noise stream (:func:`simulator.streams.noise`).
+    e_ff, target
+        Feed-forward command and force target, sampled at ``structure.input_dt_s``.
+    closed_loop
+        Force control (True) or imposed excitation (False).
+    f_mvc
+        Maximal voluntary force [N].
+    injection
+        Optional somatic current ``(amplitude per unit [A], time course)``.
+    stimulus
+        Optional stimuli of the run.
+    """
     n, n_in = structure.n_units, structure.n_input_steps
     in_dt = structure.input_dt_s
-    values: Values = {f"mn.{k}": props[k] for k in
-                      ("C_s", "C_d", "G_s", "G_d", "G_c", "g_pic", "w_exc", "tau_ahp", "dg_ahp_spike",
-                       "g_ia")}
-    values.update({"mn.AX_TH": props["nerve_threshold_ma"], "mn.D_PROX": props["proximal_delay_s"],
-                   "mn.D_DIST": props["distal_delay_s"]})
+    drive_params = {**controller_values(cfg.task, f_mvc=f_mvc, closed_loop=closed_loop),
+                    **interneurons.brian_values(cfg.interneurons)}
+    mn_params = {**motoneuron.brian_values(cfg.motoneuron, props),
+                 **axon.brian_values(props, cfg.nerve.si("axon_refractory_ms")),
+                 **drive.brian_values(cfg.drive),
+                 "g_ia": props["g_ia"], "rst_w": props["rst_weight"],
+                 "P_twitch": props["twitch_n"], "T_twitch": props["contraction_time_ms"] * 1e-3,
+                 "t_prev": np.full(n, -1e9)}
+    shared = {**pathway_constants(cfg), **neuromodulation.brian_values(cfg.neuromodulation)}
+    values: Values = {}
+    for group, own, equations in (("drive", drive_params, network.DRIVE_EQUATIONS),
+                                  ("mn", mn_params, network.MOTONEURON_GROUP_EQUATIONS)):
+        names = network.declared(equations)
+        values.update({f"{group}.{k}": v for k, v in own.items()})
+        values.update({f"{group}.{k}": v for k, v in shared.items() if k in names})
     values.update(stimulation_values(cfg, structure, stimulus))
-    consts = pathway_constants(cfg)
-    drive_only = ("EIN_CST", "EIN_RST", "EIN_IA", "RC_GAIN")
-    shared_both = ("CST_GAIN", "RST_GAIN", "IA_REST", "IA_FUSI", "IA_EFF", "PSI_KL", "PSI_DROP")
-    values.update({f"mn.{k}": v for k, v in consts.items() if k not in drive_only})
-    values.update({f"drive.{k}": consts[k] for k in drive_only + shared_both})
     values.update({
-        "drive.IAIN_LEVEL": consts["IAIN"],
-        "drive.TAU_IN": cfg.interneurons.tau_ms * 1e-3,
-        "drive.RC_REF": cfg.interneurons.renshaw_reference_hz,
-        "drive.TAU_RC": cfg.interneurons.renshaw_tau_ms * 1e-3,
-        "drive.TAU_MONO": cfg.neuromodulation.tau_s,
-        "mn.rst_w": props["rst_weight"],
-        "mn.P_twitch": props["twitch_n"],
-        "mn.T_twitch": props["contraction_time_ms"] * 1e-3,
-        "mn.NOISE_SD": cfg.drive.independent_sd,
-        "mn.E_INH": mn.e_inh_mv * 1e-3,
-        "mn.v_s": np.full(n, mn.e_leak_mv * 1e-3),
-        "mn.v_d": np.full(n, mn.e_leak_mv * 1e-3),
-        "mn.t_prev": np.full(n, -1e9),
-        "mn.E_L": mn.e_leak_mv * 1e-3, "mn.E_K": mn.e_k_mv * 1e-3,
-        "mn.E_EXC": mn.e_exc_mv * 1e-3, "mn.E_PIC": mn.e_pic_mv * 1e-3,
-        "mn.V_HALF": (mn.pic_v_half_mv + props["pic_onset_shift_mv"]) * 1e-3, "mn.K_PIC": mn.pic_slope_mv * 1e-3,
-        "mn.TAU_PIC": mn.pic_tau_ms * 1e-3, "mn.V_TH": (mn.v_threshold_mv + mn.threshold_shift_mv) * 1e-3,
-        "mn.V_RESET": min(mn.v_reset_mv, mn.v_threshold_mv + mn.threshold_shift_mv - 1.0) * 1e-3, "mn.T_REF": mn.refractory_ms * 1e-3,
-        "mn.SOMA_FRAC": mn.soma_input_fraction,
-        "drive.F_mvc": f_mvc, "drive.kp": cfg.task.kp, "drive.ki": cfg.task.ki,
-        "drive.tau_f": cfg.task.force_filter_ms * 1e-3, "drive.closed_loop": float(closed_loop),
         "ta.common_ta": common_noise(n_in, in_dt, cfg.drive, rng),
         "ta.beta_ta": corticospinal.beta_oscillation(n_in, in_dt, cfg.corticospinal, rng),
         "ta.indep_ta": independent_noise(n_in, n, in_dt, cfg.drive, rng),

@@ -14,6 +14,7 @@ import json
 import numpy as np
 
 from . import streams
+from ._docs import fill_doc
 from .cache import cache_dir
 from .engine import run
 from .network import Structure
@@ -54,6 +55,7 @@ def _subject_key(cfg: SimulationConfig) -> str:
     return hashlib.sha1((text + Structure(1, 1.0).key()).encode()).hexdigest()[:16]
 
 
+@fill_doc
 def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool = False) -> Calibration:
     """Measure the subject's force–excitation curve and MVC (cached by subject and seed).
 
@@ -63,8 +65,7 @@ def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool =
         Simulation configuration (the task is ignored).
     use_cache
         Reuse a calibration stored under :func:`simulator.cache.cache_dir`.
-    progress
-        Show progress.
+    %(progress)s
 
     Returns
     -------

@@ -138,6 +138,9 @@ def _ensure_runtime() -> None:
     except ImportError:  # pragma: no cover - Cython is a declared dependency
         b2.prefs.codegen.target = "numpy"
     b2.prefs.logging.std_redirection = False
+    # Brian2's Ctrl+C handler ends a run early and returns its truncated results as if complete;
+    # an interrupted command must stop instead, so that nothing half-simulated is written.
+    b2.prefs.core.stop_on_keyboard_interrupt = False
 
 
 # ----------------------------------------------------------------------------- standalone

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from . import streams
+from ._docs import fill_doc
 from .activity import add_stimulation, to_dataset
 from .assembly import network_values, structure_for
 from .calibration import Calibration, calibrate
@@ -32,6 +33,7 @@ from .task import target_profile
 __all__ = ["SimulationConfig", "Calibration", "calibrate", "simulate", "unit_table", "load_config"]
 
 
+@fill_doc
 def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tuple[int, ...] = (),
              injection: tuple[np.ndarray, np.ndarray] | None = None,
              calibration: Calibration | None = None, stimulus: Stimulus | None = None,
@@ -42,8 +44,7 @@ def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tu
     ----------
     cfg
         Simulation configuration (subject, task, seed, engine).
-    progress
-        Show a progress bar.
+    %(progress)s
     voltage_units
         Units whose soma/dendrite potentials and PIC activation are recorded at every step
         (``v_s``, ``v_d``, ``m_pic`` in the Dataset, dims ``(vunit, vtime)``).

@@ -129,7 +129,7 @@ def pathway_constants(cfg: SimulationConfig) -> dict[str, float]:
     rho = cfg.reticulospinal.share
     f_in = cfg.interneurons.interneuron_fraction
     ipsi = cfg.reticulospinal.side == "ipsilateral"
-    aff, inn, nm = cfg.afferent, cfg.interneurons, cfg.neuromodulation
+    aff, inn = cfg.afferent, cfg.interneurons
     return {
         "B_CM": (1 - rho) * (1 - f_in) * cfg.corticospinal.cm_weight,
         "B_RST": rho * (1 - f_in) * cfg.reticulospinal.motoneuron_weight,
@@ -147,8 +147,4 @@ def pathway_constants(cfg: SimulationConfig) -> dict[str, float]:
         "EIN_IA": inn.ia_to_interneuron * aff.oligosynaptic_weight,
         "RC_GAIN": inn.renshaw_gain,
         "IAIN": inn.reciprocal_inhibition,
-        "MONO_LEVEL": nm.level,
-        "MONO_EFFORT": nm.effort_gain,
-        "PIC_INH": nm.inhibition_pic_sensitivity,
-        "AHP_MONO": nm.ahp_sensitivity,
     }

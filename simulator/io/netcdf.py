@@ -6,10 +6,14 @@ Every numeric variable is compressed (zlib level 4 with byte shuffling, lossless
 the MUAP templates (:data:`FLOAT32_VARIABLES`) are stored as float32: the relative rounding error
 is at most 2^-24 (6e-8) of each value, i.e. < 6e-5 µV for a 1 mV signal, far below the
 recording noise and the 24-bit BDF export's step; one second of 64-channel EMG at 2048 Hz takes
-0.46 MB instead of 1.05 MB (float32 halves it, zlib takes a little more). What is stored round-trips exactly: :func:`load_netcdf` returns
-:func:`stored_form` of the saved Dataset, bit for bit -- values, dtypes, coordinates and
-attributes (nested attributes such as the configuration are stored as JSON strings). Writes go
-to a temporary file that is renamed into place, so a failed run never leaves a half-written file.
+0.46 MB instead of 1.05 MB (float32 halves it, zlib takes a little more).
+
+What is stored round-trips exactly: :func:`load_netcdf` returns :func:`stored_form` of the saved
+Dataset, bit for bit -- values, dtypes, coordinates and attributes (nested attributes such as the
+configuration are stored as ``json:``-prefixed JSON strings, decoded on load only in files that
+carry the :data:`JSON_ATTRS_MARKER` attribute, i.e. files mnpool wrote: a foreign string
+attribute that happens to start with ``json:`` stays a string). Writes go to a temporary file
+that is renamed into place, so a failed run never leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["save_netcdf", "load_netcdf", "stored_form", "atomic_path", "save_zarr", "load_zarr",
-           "CONVENTIONS", "FLOAT32_VARIABLES"]
+           "CONVENTIONS", "FLOAT32_VARIABLES", "JSON_ATTRS_MARKER"]
 
 _JSON_PREFIX = "json:"
+#: Dataset attribute that marks a file whose ``json:`` attributes mnpool encoded (removed on load).
+JSON_ATTRS_MARKER = "mnpool_json_attrs"
 
 #: CF version the NetCDF files declare in their ``Conventions`` attribute.
 CONVENTIONS = "CF-1.11"
@@ -59,18 +65,24 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 def _encode_attrs(attrs: dict) -> dict:
     out = {}
     for key, value in attrs.items():
-        if isinstance(value, (dict, list, tuple, bool)) or value is None:
+        # a string that itself starts with the prefix is encoded too, so it loads back unchanged
+        if (isinstance(value, (dict, list, tuple, bool)) or value is None
+                or (isinstance(value, str) and value.startswith(_JSON_PREFIX))):
             out[key] = _JSON_PREFIX + json.dumps(value)
         else:
             out[key] = value
     return out
 
 
-def _decode_attrs(attrs: dict) -> dict:
+def _decode_attrs(attrs: dict, decode_json: bool) -> dict:
+    from ..config import ConfigError
     out = {}
     for key, value in attrs.items():
-        if isinstance(value, str) and value.startswith(_JSON_PREFIX):
-            out[key] = json.loads(value[len(_JSON_PREFIX):])
+        if decode_json and isinstance(value, str) and value.startswith(_JSON_PREFIX):
+            try:
+                out[key] = json.loads(value[len(_JSON_PREFIX):])
+            except (ValueError, RecursionError):
+                raise ConfigError(f"attribute {key!r} is not valid JSON") from None
         elif isinstance(value, np.generic):
             out[key] = value.item()
         else:
@@ -123,7 +135,7 @@ def save_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 def _encode_dataset(ds: xr.Dataset) -> xr.Dataset:
     """Copy of ``ds`` with nested attributes as JSON strings and no stored encodings."""
     enc = ds.copy()
-    enc.attrs = _encode_attrs(dict(ds.attrs))
+    enc.attrs = {**_encode_attrs(dict(ds.attrs)), JSON_ATTRS_MARKER: 1}
     for name in list(enc.variables):
         enc[name].attrs = _encode_attrs(dict(ds[name].attrs))
         enc[name].encoding = {}
@@ -132,9 +144,11 @@ def _encode_dataset(ds: xr.Dataset) -> xr.Dataset:
 
 def _decode_dataset(ds: xr.Dataset) -> xr.Dataset:
     """Inverse of :func:`_encode_dataset`, in place on a loaded Dataset."""
-    ds.attrs = _decode_attrs(dict(ds.attrs))
+    attrs = dict(ds.attrs)
+    decode = bool(attrs.pop(JSON_ATTRS_MARKER, None) == 1)
+    ds.attrs = _decode_attrs(attrs, decode)
     for name in list(ds.variables):
-        ds[name].attrs = _decode_attrs(dict(ds[name].attrs))
+        ds[name].attrs = _decode_attrs(dict(ds[name].attrs), decode)
         ds[name].encoding = {}
     return ds
 

@@ -46,7 +46,6 @@ def _regenerate() -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("engine", ["runtime", pytest.param("standalone", marks=pytest.mark.standalone)])
 def test_same_numbers_as_stored(case, engine):
     ref = np.load(DATA)
     ds = _run(case, engine)
