@@ -123,7 +123,7 @@ def _keeping_simulator(folder: Path, single: bool):  # noqa: ANN202
 def _experiment_report(ds, name: str, staging: Path, contraction: bool, subject, protocol,  # noqa: ANN001
                        command: str) -> None:
     """``report.html`` of an experiment: its figure, its scalar outcomes, config and files."""
-    from scenarios.report import Table, write_report
+    from simulator.report import Table, write_report
     rows = [[v, float(ds[v]), ds[v].attrs.get("units", "")] for v in ds.data_vars if ds[v].ndim == 0]
     tables = [Table("Outcomes", ["outcome", "value", "units"], rows)]
     if contraction and "recruitment_threshold" in ds:
