@@ -453,6 +453,15 @@ def _prepared(client: Client) -> Client:
     return client
 
 
+def _worker_env() -> dict[str, str]:
+    """Environment of local workers: the cache folder (and the engine choice, when set)."""
+    from simulator.engine import cache_dir
+    env = {"MNPOOL_CACHE": str(cache_dir())}
+    if os.environ.get("MNPOOL_ENGINE"):
+        env["MNPOOL_ENGINE"] = os.environ["MNPOOL_ENGINE"]
+    return env
+
+
 @contextmanager
 def _dask_client(scheduler: Scheduler, workers: int | None) -> Iterator[Client]:
     """A connected ``distributed.Client``: local cluster, scheduler address, or the given client."""
@@ -461,12 +470,11 @@ def _dask_client(scheduler: Scheduler, workers: int | None) -> Iterator[Client]:
         yield _prepared(scheduler)
         return
     if scheduler is None:
-        from simulator.engine import cache_dir
         # workers are fresh processes: hand them the cache folder explicitly so standalone
         # builds and calibrations are shared with this process (and with each other)
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
                                processes=True, dashboard_address=None,
-                               env={"MNPOOL_CACHE": str(cache_dir())})
+                               env=_worker_env())
         with cluster, Client(cluster) as client:
             yield _prepared(client)
         return

@@ -10,6 +10,7 @@ from typing import Any
 
 from .cli import add_common, register
 from .config import ConfigError, load_toml
+from .engine import ENGINES
 
 __all__ = ["run_simulate", "run_demo", "emg_config_from_args", "add_emg_arguments",
            "check_emg_outputs", "emg_outputs", "run_emg"]
@@ -32,8 +33,9 @@ def _publish(staging: Path, out: Path) -> None:
 
 def _simulate_args(p: argparse.ArgumentParser) -> None:
     add_common(p)
-    p.add_argument("--engine", choices=("runtime", "standalone"), default=None,
-                   help="Brian2 engine (overrides the config's)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="Brian2 engine (overrides the config's; default auto: standalone where a "
+                        "C++ compiler works)")
     p.add_argument("--emg", action="store_true",
                    help="also synthesise the HD-sEMG recording (settings: [emg] table and flags below)")
     add_emg_arguments(p)
@@ -429,7 +431,7 @@ def _add_experiment(p: argparse.ArgumentParser) -> None:
     from scenarios.experiments import EXPERIMENTS
     p.add_argument("name", choices=sorted(EXPERIMENTS), help="experiment")
     add_common(p)
-    p.add_argument("--engine", choices=("runtime", "standalone"), default=None)
+    p.add_argument("--engine", choices=ENGINES, default=None)
 
 
 @register("experiment", "Run a virtual experiment on a subject: contractions (mvc, trapezoid, triangle, "

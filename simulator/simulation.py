@@ -66,7 +66,10 @@ class SimulationConfig(Config):
     session: int = param(0, lo=0, hi=100_000, doc=(
         "testing session of the subject (0 = first): a later session draws new noise in every "
         "run but keeps the subject's anatomy"))
-    engine: str = param("runtime", choices=ENGINES)
+    engine: str = param("auto", choices=ENGINES, doc=(
+        "Brian2 engine: 'standalone' (compiled once per network structure, then reused), "
+        "'runtime' (Cython, no C++ compiler needed) or 'auto' (standalone where a C++ compiler "
+        "works, else runtime; $MNPOOL_ENGINE overrides)"))
     dt_ms: float = param(0.1, lo=0.005, hi=0.1, unit="ms", doc="integration time step")
     fs_force_hz: float = param(1000.0, lo=100.0, hi=10000.0, unit="Hz",
                                doc="sampling rate of force, excitation and target")
@@ -298,15 +301,28 @@ class Calibration:
         return np.interp(f, self.force_n, self.excitation, right=1.0)
 
 
+#: Parameters that do not change the force of the calibration run, so do not invalidate a
+#: cached calibration: the task and the engine, the subject's seed and session (they draw the
+#: nerve thresholds, MUAP placement and the noise of the task runs; the calibration's noise is
+#: a fixed draw), and the stimulation settings (the calibration run is not stimulated).
+CALIBRATION_FREE = ("task", "engine", "seed", "session", "nerve", "cortex")
+
+
 def _subject_key(cfg: SimulationConfig) -> str:
-    # everything but the task and the engine (both engines give the same answer) defines the subject
-    subject = {k: v for k, v in cfg.to_dict().items() if k not in ("task", "engine")}
+    # every other parameter (pool, membrane, muscle, pathways, neuromodulation, noise levels,
+    # dt, force sampling, ramp and hold) and the model equations define the force-excitation curve
+    subject = {k: v for k, v in cfg.to_dict().items() if k not in CALIBRATION_FREE}
     text = json.dumps(subject, sort_keys=True)
     return hashlib.sha1((text + Structure(1, 1.0).key()).encode()).hexdigest()[:16]
 
 
 def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool = False) -> Calibration:
-    """Measure the subject's force–excitation curve and MVC (cached by subject and seed).
+    """Measure the subject's force–excitation curve and MVC (cached on disk).
+
+    The calibration is a property of the subject's force-producing apparatus: it is cached by
+    every parameter but those of :data:`CALIBRATION_FREE` (task, engine, seed, session, nerve
+    and cortex stimulation settings), and its synaptic noise is one fixed draw, so a new noise
+    seed or session of the same subject reuses it.
 
     Parameters
     ----------
@@ -330,7 +346,9 @@ def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool =
     t_in = np.arange(structure.n_input_steps) * structure.input_dt_s
     e_ff = np.clip(t_in / ramp, 0.0, 1.0)
     props = unit_table(cfg)
-    rng = np.random.default_rng(_noise_seed(cfg, 1))
+    # one fixed noise draw (that of seed 0's first session), so that the calibration does not
+    # depend on the parameters it is not cached by
+    rng = np.random.default_rng(_noise_seed(cfg.replace(seed=0, session=0), 1))
     values = _values(cfg, structure, props, rng, e_ff=e_ff, target=np.zeros_like(e_ff),
                      closed_loop=False, f_mvc=1.0)
     res = run(structure, values, cfg.engine, progress=progress)
@@ -440,7 +458,7 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
                *, goal_time: np.ndarray, goal: np.ndarray,
                voltage_units: tuple[int, ...] = ()) -> xr.Dataset:
     """Assemble the ``activity`` Dataset from raw engine results."""
-    import brian2
+    from importlib import metadata
 
     from . import __version__
     target_pct = np.interp(res.t, goal_time, goal) * 100.0
@@ -492,13 +510,13 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "kind": "activity",
         "config": cfg.to_dict(),
         "seed": cfg.seed,
-        "engine": cfg.engine,
+        "engine": res.engine,
         "dt_s": cfg.dt_ms * 1e-3,
         "fs_force_hz": cfg.fs_force_hz,
         "duration_s": cfg.task.duration_s,
         "mvc_n": cal.mvc_n,
         "mnpool_version": __version__,
-        "brian2_version": brian2.__version__,
+        "brian2_version": metadata.version("brian2"),
         "python_version": platform.python_version(),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
