@@ -3,9 +3,10 @@
 Every experiment here is a :class:`~simulator.config.Config` protocol with the one signature of
 :mod:`scenarios.experiments` (``run(subject, protocol, *, seed)``) and returns an
 ``experiment`` :class:`xarray.Dataset` of the outcomes in the units of the literature (mV, ratios
-to Mmax, ms, %MVC, %). Trials are independent Brian2 runs of the same subject (its nerve
-thresholds, calibration and MUAPs are fixed by the subject's seed; each repetition draws new
-synaptic noise). Amplitudes are peak-to-peak of the trial-averaged bipolar EMG in windows placed
+to Mmax, ms, %MVC, %). Trials are independent trials of the same subject (its nerve thresholds,
+calibration and MUAPs are fixed by the subject's seed; each repetition draws new synaptic
+noise); all trials of a protocol share one network run whose state is reset between trial
+segments (:mod:`simulator.trials`). Amplitudes are peak-to-peak of the trial-averaged bipolar EMG in windows placed
 from the subject's conduction times (:mod:`simulator.evoked`), as in a lab that averages 3–10
 sweeps.
 
@@ -167,15 +168,39 @@ class Session:
     def trial(self, stimulus: Stimulus, *, background_pct: float, duration_s: float,
               repeat: int) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
         """Run one trial; return EMG time [s], bipolar EMG [mV] and the activity Dataset."""
+        ds = self.simulator(self._task(background_pct, duration_s), stimulus=stimulus, trial=repeat,
+                            calibration=self.calibration)
+        return (*self._emg(ds), ds)
+
+    def trials(self, stimuli: Sequence[Stimulus], *, background_pct: float, duration_s: float,
+               repeats: int) -> list[list[tuple[np.ndarray, np.ndarray, xr.Dataset]]]:
+        """Run ``repeats`` trials of every stimulus (repeat ``r`` has the noise of
+        ``trial(..., repeat=r)``); return ``[stimulus][repeat] -> (t, emg, Dataset)``.
+
+        With the default simulator all trials share one network run
+        (:func:`simulator.trials.simulate_trials`); an injected simulator runs them one by one.
+        """
+        if self.simulator is not simulate:
+            return [[self.trial(s, background_pct=background_pct, duration_s=duration_s, repeat=r)
+                     for r in range(repeats)] for s in stimuli]
+        from simulator.trials import simulate_trials
+        flat = [(s, r) for s in stimuli for r in range(repeats)]
+        dss = simulate_trials(self._task(background_pct, duration_s), [s for s, _ in flat],
+                              [r for _, r in flat], calibration=self.calibration)
+        out = [(*self._emg(ds), ds) for ds in dss]
+        return [out[i * repeats:(i + 1) * repeats] for i in range(len(stimuli))]
+
+    def _task(self, background_pct: float, duration_s: float) -> SimulationConfig:
+        """The subject holding ``background_pct`` (%MVC, as open-loop excitation) for a trial."""
         level = 100.0 * float(self.calibration.excitation_for(background_pct / 100.0)) if background_pct else 0.0
         task = TaskConfig(shape="constant", control="excitation", level=min(level, 100.0), rest_s=0.0,
                           plateau_s=duration_s, rest_after_s=0.0)
-        ds = self.simulator(self.subject.replace(task=task), stimulus=stimulus, trial=repeat,
-                            calibration=self.calibration)
+        return self.subject.replace(task=task)
+
+    def _emg(self, ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
         if self._templates is None:
             self._templates = evoked.bipolar_templates(ds, self.bipolar, seed=self.subject.seed)
-        t, emg = evoked.evoked_emg(ds, self._templates, self.bipolar.fs_hz)
-        return t, emg, ds
+        return evoked.evoked_emg(ds, self._templates, self.bipolar.fs_hz)
 
     def m_window(self, stim_s: float) -> tuple[float, float]:
         """Window of the M-wave [s]."""
@@ -208,15 +233,11 @@ def _average(session: Session, stimuli: Sequence[Stimulus], *, background_pct: f
     """Trial-averaged EMG ``(stimulus, time)`` of ``repeats`` trials of each stimulus."""
     means, runs = [], []
     t = np.zeros(0)
-    for stimulus in stimuli:
-        traces, dss = [], []
-        for r in range(repeats):
-            t, emg, ds = session.trial(stimulus, background_pct=background_pct, duration_s=duration_s,
-                                       repeat=r)
-            traces.append(emg)
-            dss.append(ds)
-        means.append(np.mean(traces, axis=0))
-        runs.append(dss)
+    for trials in session.trials(stimuli, background_pct=background_pct, duration_s=duration_s,
+                                 repeats=repeats):
+        t = trials[0][0]
+        means.append(np.mean([emg for _, emg, _ in trials], axis=0))
+        runs.append([ds for _, _, ds in trials])
     return t, np.array(means), runs
 
 
@@ -385,12 +406,10 @@ def _silent_period(session: Session, p: SilentPeriodProtocol) -> xr.Dataset:
     duration = pre + p.post_s
     _check_budget("silent_period", p.repeats, duration)
     stim = Stimulus(tms=((pre, p.intensity_pct),))
-    rect = []
-    t = np.zeros(0)
-    for r in range(p.repeats):
-        t, emg, _ = session.trial(stim, background_pct=p.background_pct, duration_s=duration, repeat=r)
-        rect.append(np.abs(emg))
-    mean_rect = np.mean(rect, axis=0)
+    (trials,) = session.trials([stim], background_pct=p.background_pct, duration_s=duration,
+                               repeats=p.repeats)
+    t = trials[0][0]
+    mean_rect = np.mean([np.abs(emg) for _, emg, _ in trials], axis=0)
     window = session.descending_window(pre, _tms_travel(session.subject))
     fs = session.bipolar.fs_hz
     smooth = np.convolve(mean_rect, np.ones(int(0.01 * fs)) / int(0.01 * fs), mode="same")

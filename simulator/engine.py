@@ -50,6 +50,9 @@ class Results:
     voltage_t: np.ndarray | None = None
     nerve: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     engine: str = "runtime"
+    #: Nerve latches at the end of every trial segment but the last, ``(unit, segment)``
+    #: (multi-segment runs only; the last segment's are :attr:`nerve`).
+    latches: dict[str, np.ndarray] | None = None
 
 
 def cache_dir() -> Path:
@@ -98,6 +101,8 @@ def _collect(built: Built) -> Results:
         voltage=voltage,
         voltage_t=voltage_t,
         nerve={k: grab(getattr(built.mn, k + "_")[:]) for k in NERVE_STATES},
+        latches=None if built.latches is None else
+        {k: grab(getattr(built.latches, k + "_"))[:, 1:] for k in NERVE_STATES},
     )
 
 
@@ -176,6 +181,7 @@ def _results_from_outputs(out: dict[str, np.ndarray]) -> Results:
         voltage=voltage,
         voltage_t=voltage_t,
         nerve={k: out[f"mn.{k}"] for k in NERVE_STATES},
+        latches={k: out[f"latches.{k}"][:, 1:] for k in NERVE_STATES} if "latches.ax_m" in out else None,
         engine="standalone",
     )
 

@@ -131,6 +131,9 @@ def _manifest(built: Any) -> dict[str, Any]:
     outputs.update({f"state.{k}": out(built.state.variables[k], 1) for k in DRIVE_SIGNALS})
     outputs.update({f"pathways.{k}": out(built.pathways.variables[k], 2) for k in PATHWAY_CURRENTS})
     outputs.update({f"mn.{k}": out(built.mn.variables[k]) for k in NERVE_STATES})
+    if built.latches is not None:
+        outputs.update({f"latches.{k}": out(built.latches.variables[k], int(built.mn.N))
+                        for k in NERVE_STATES})
     if built.voltage is not None:
         n_rec = len(built.voltage.record)
         outputs["voltage.t"] = out(built.voltage.variables["t"])
