@@ -156,7 +156,7 @@ def _run_standalone(structure: Structure, values: Values, progress: bool) -> Res
     compiled = standalone.ensure_build(structure, progress=progress)
     try:
         out = standalone.run_build(compiled, values)
-    except standalone.StandaloneError as exc:  # a damaged binary: rebuild it once
+    except standalone.BinaryFailed as exc:  # a damaged binary: rebuild it once
         print(f"mnpool: {exc}; rebuilding the network", file=sys.stderr, flush=True)
         standalone.discard(compiled)
         out = standalone.run_build(standalone.ensure_build(structure, progress=progress), values)

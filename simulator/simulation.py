@@ -184,11 +184,10 @@ def stimulation_values(cfg: SimulationConfig, structure: Structure,
     Returns the stimulation TimedArrays (``ta.ia_volley_ta``...) sampled at
     :attr:`~simulator.network.Structure.stim_dt_s` and the shared nerve-pulse constants.
     """
-    values: dict[str, Any] = {"ta.t_nerve_ta": np.full(structure.segments, -1.0),
-                              "ta.i_nerve_ta": np.full(structure.segments, -1.0),
-                              "mn.REFR_AX": cfg.nerve.axon_refractory_ms * 1e-3}
-    if stimulus is None:  # an unstimulated network does not use the volley arrays at all
+    values: dict[str, Any] = {"mn.REFR_AX": cfg.nerve.axon_refractory_ms * 1e-3}
+    if stimulus is None:  # an unstimulated network uses neither volleys nor nerve pulses
         return values
+    values["ta.t_nerve_ta"] = values["ta.i_nerve_ta"] = np.full(structure.segments, -1.0)
     n = structure.n_stim_steps
     values.update({f"ta.{name}": np.zeros(n) for name in STIM_ARRAYS})
     t = np.arange(n) * structure.stim_dt_s

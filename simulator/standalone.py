@@ -39,17 +39,21 @@ import numpy as np
 
 from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Structure, build
 
-__all__ = ["StandaloneError", "StandaloneBuild", "ensure_build", "run_build", "build_dir",
-           "compiler_works", "MANIFEST"]
+__all__ = ["StandaloneError", "BinaryFailed", "StandaloneBuild", "ensure_build", "run_build",
+           "build_dir", "compiler_works", "MANIFEST"]
 
 #: Name of the manifest file inside a build folder.
 MANIFEST = "mnpool-build.json"
 #: Version of the manifest layout (a build with another one is rebuilt).
-FORMAT = 1
+FORMAT = 2
 
 
 class StandaloneError(RuntimeError):
     """The standalone engine cannot build or run a network (the message says why)."""
+
+
+class BinaryFailed(StandaloneError):
+    """The compiled binary did not start, failed or wrote no results (a damaged build)."""
 
 
 def _brian2_version() -> str:
@@ -119,9 +123,11 @@ def _manifest(built: Any) -> dict[str, Any]:
                     and getattr(var.owner, "name", None) == group.name and not var.dynamic):
                 inputs[f"{key}.{name}"] = {"arg": f"{group.name}.{name}",
                                            "dtype": np.dtype(var.dtype).str, "size": int(var.size)}
+    used = set(device.timed_arrays.values())  # the code of the run reads only these
     for name, ta in built.timed_arrays.items():
-        inputs[f"ta.{name}"] = {"arg": f"{ta.name}.values", "dtype": ta.values.dtype.str,
-                                "size": int(ta.values.size)}
+        if ta.name in used:
+            inputs[f"ta.{name}"] = {"arg": f"{ta.name}.values", "dtype": ta.values.dtype.str,
+                                    "size": int(ta.values.size)}
 
     def out(var: Any, cols: int | None = None) -> dict[str, Any]:
         return {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str, "cols": cols}
@@ -261,7 +267,8 @@ def run_build(build_: StandaloneBuild, values: dict[str, Any]) -> dict[str, np.n
     Raises
     ------
     StandaloneError
-        The binary failed or wrote no results.
+        A value does not fit the network (:class:`BinaryFailed`: the binary failed or wrote no
+        results).
     """
     with tempfile.TemporaryDirectory(prefix="mnpool-run-") as tmp:
         folder = Path(tmp)
@@ -270,17 +277,17 @@ def run_build(build_: StandaloneBuild, values: dict[str, Any]) -> dict[str, np.n
             proc = subprocess.run([str(build_.directory / "main"), "--results_dir", f"{folder}{os.sep}",
                                    *args], cwd=build_.directory, capture_output=True, text=True)
         except OSError as exc:
-            raise StandaloneError(f"cannot start {build_.directory / 'main'}: {exc}") from exc
+            raise BinaryFailed(f"cannot start {build_.directory / 'main'}: {exc}") from exc
         # the binary only warns about an input file of the wrong size: treat it as a failure
         if proc.returncode != 0 or "Error reading" in proc.stderr or "Cannot set" in proc.stderr:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
-            raise StandaloneError(f"{build_.directory / 'main'} failed (exit {proc.returncode}): {tail[0]}")
+            raise BinaryFailed(f"{build_.directory / 'main'} failed (exit {proc.returncode}): {tail[0]}")
         outputs = {}
         for name, spec in build_.outputs.items():
             try:
                 data = np.fromfile(folder / spec["file"], dtype=np.dtype(spec["dtype"]))
             except OSError as exc:
-                raise StandaloneError(f"the run wrote no {name} ({exc})") from exc
+                raise BinaryFailed(f"the run wrote no {name} ({exc})") from exc
             outputs[name] = data if spec["cols"] is None else data.reshape(-1, spec["cols"]).T
         return outputs
 
