@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from .cache import cache_dir
 from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Built, Structure, build
 
-__all__ = ["ENGINES", "Values", "Results", "run", "resolve", "cache_dir"]
+__all__ = ["ENGINES", "Values", "Results", "run", "resolve"]
 
 ENGINES = ("auto", "runtime", "standalone")
 
@@ -53,13 +54,6 @@ class Results:
     #: Nerve latches at the end of every trial segment but the last, ``(unit, segment)``
     #: (multi-segment runs only; the last segment's are :attr:`nerve`).
     latches: dict[str, np.ndarray] | None = None
-
-
-def cache_dir() -> Path:
-    """Folder for standalone builds and calibration caches (``$MNPOOL_CACHE`` or ``~/.cache/mnpool``)."""
-    root = Path(os.environ.get("MNPOOL_CACHE", Path.home() / ".cache" / "mnpool"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def _quantity(group: Any, name: str, value: Any) -> Any:
@@ -148,6 +142,9 @@ def _ensure_runtime() -> None:
     except ImportError:  # pragma: no cover - Cython is a declared dependency
         b2.prefs.codegen.target = "numpy"
     b2.prefs.logging.std_redirection = False
+    # Brian2's Ctrl+C handler ends a run early and returns its truncated results as if complete;
+    # an interrupted command must stop instead, so that nothing half-simulated is written.
+    b2.prefs.core.stop_on_keyboard_interrupt = False
 
 
 # ----------------------------------------------------------------------------- standalone

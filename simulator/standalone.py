@@ -61,7 +61,7 @@ def _brian2_version() -> str:
 
 
 def _cache_root() -> Path:
-    from .engine import cache_dir
+    from .cache import cache_dir
     return cache_dir()
 
 

@@ -22,8 +22,10 @@ import xarray as xr
 from .engine import Results, Values, run
 from .inputs.stimulation import Stimulus
 from .network import SEGMENT_ARRAYS, STIM_ARRAYS, TIMED_ARRAYS, Structure
-from .simulation import (Calibration, SimulationConfig, TrialRun, _structure, calibrate, finish_trial,
-                         prepare_trial, unit_table)
+from .assembly import structure_for
+from .calibration import Calibration, calibrate
+from .simulation import TrialRun, finish_trial, prepare_trial
+from .subject import SimulationConfig, unit_table
 
 __all__ = ["simulate_trials", "MAX_BATCH_UNIT_S"]
 
@@ -59,7 +61,7 @@ def simulate_trials(cfg: SimulationConfig, stimuli: Sequence[Stimulus], trials: 
     for stimulus in stimuli:
         stimulus.check(duration, dt)
     cal = calibration if calibration is not None else calibrate(cfg)
-    one = _structure(cfg, duration, stimulated=True)
+    one = structure_for(cfg, duration, stimulated=True)
     for step in (one.dt_s, one.input_dt_s, one.record_dt_s):
         if abs(duration / step - round(duration / step)) > 1e-6:
             raise ValueError(f"trial duration {duration:g} s is not a multiple of the step {step:g} s")
@@ -78,21 +80,20 @@ def simulate_trials(cfg: SimulationConfig, stimuli: Sequence[Stimulus], trials: 
 def _concatenate(one: Structure, batch: Structure, runs: list[TrialRun]) -> Values:
     """Values of the batched run: time courses laid end to end, per-segment nerve pulses."""
     values = dict(runs[0].values)  # subject constants are the same in every trial
+    length = one.duration_s
+    for k, r in enumerate(runs):  # each segment's nerve pulse in run time
+        t_nerve = np.asarray(r.values["ta.t_nerve_ta"], dtype=float)
+        r.values["ta.t_nerve_ta"] = np.where(t_nerve >= 0, t_nerve + k * length, -1.0)
     steps = {**{f"ta.{k}": (one.n_input_steps - 1, batch.n_input_steps) for k in TIMED_ARRAYS},
-             **{f"ta.{k}": (one.n_stim_steps - 1, batch.n_stim_steps) for k in STIM_ARRAYS}}
+             **{f"ta.{k}": (one.n_stim_steps - 1, batch.n_stim_steps)
+                for k in (*STIM_ARRAYS, *SEGMENT_ARRAYS)}}
     for key, (m, total) in steps.items():
-        if key not in values:  # unstimulated arrays are not passed at all
-            continue
         # a TimedArray holds its last sample: each trial contributes its first m samples, the
         # last one its final sample too
         parts = [np.asarray(r.values[key])[:m] for r in runs] + [np.asarray(runs[-1].values[key])[m:]]
         values[key] = np.concatenate(parts, axis=0)
-        assert values[key].shape[0] == total, (key, values[key].shape, total)
-    length = one.duration_s
-    t_nerve = np.array([float(r.values["ta.t_nerve_ta"][0]) for r in runs])
-    values["ta.t_nerve_ta"] = np.where(t_nerve >= 0, t_nerve + length * np.arange(len(runs)), -1.0)
-    values["ta.i_nerve_ta"] = np.array([float(r.values["ta.i_nerve_ta"][0]) for r in runs])
-    assert set(SEGMENT_ARRAYS) <= {k[3:] for k in values}
+        if values[key].shape[0] != total:
+            raise AssertionError(f"{key}: {values[key].shape[0]} samples, the batch needs {total}")
     return values
 
 

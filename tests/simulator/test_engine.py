@@ -41,7 +41,7 @@ def test_standalone_rerun_with_new_values_reuses_the_build():
     """A second run with other parameter values (seed, PIC level) reuses the compiled binary
     (same structure key: nothing is rewritten in its folder) and still matches the runtime engine."""
     from simulator import standalone
-    from simulator.simulation import _structure
+    from simulator.assembly import structure_for as _structure
     cfg = small_config()
     cal = calibrate(cfg)
     simulate(cfg.replace(engine="standalone"), calibration=cal)
@@ -64,7 +64,7 @@ def test_unknown_engine_rejected():
 def test_standalone_leaves_no_results_in_the_build():
     """Runs write their inputs and results to a temporary folder, never into the shared build."""
     from simulator import standalone
-    from simulator.simulation import _structure
+    from simulator.assembly import structure_for as _structure
     cfg = small_config(n_units=5, plateau_s=0.5, rise_s=0.3, fall_s=0.3)
     folder = standalone.build_dir(_structure(cfg, cfg.task.duration_s))
     simulate(cfg.replace(engine="standalone"), calibration=calibrate(cfg))

@@ -13,7 +13,8 @@ import pytest
 
 from simulator import engine, standalone
 from simulator.network import Structure
-from simulator.simulation import Calibration, _structure, simulate
+from simulator.assembly import structure_for as _structure
+from simulator.simulation import Calibration, simulate
 from tests.conftest import small_config
 
 UNIT_CAL = Calibration(1.0, np.array([0.0, 1.0]), np.array([0.0, 1.0]))
