@@ -14,6 +14,7 @@ the results equal one run per trial up to floating-point rounding of the run tim
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -60,11 +61,10 @@ def simulate_trials(cfg: SimulationConfig, stimuli: Sequence[Stimulus], trials: 
     duration, dt = cfg.task.duration_s, cfg.dt_ms * 1e-3
     for stimulus in stimuli:
         stimulus.check(duration, dt)
+    cfg = _aligned(cfg)
+    duration = cfg.task.duration_s
     cal = calibration if calibration is not None else calibrate(cfg)
     one = structure_for(cfg, duration, stimulated=True)
-    for step in (one.dt_s, one.input_dt_s, one.record_dt_s):
-        if abs(duration / step - round(duration / step)) > 1e-6:
-            raise ValueError(f"trial duration {duration:g} s is not a multiple of the step {step:g} s")
     per_batch = max(1, int(MAX_BATCH_UNIT_S // (duration * one.n_units)))
     props = unit_table(cfg)
     out: list[xr.Dataset] = []
@@ -75,6 +75,24 @@ def simulate_trials(cfg: SimulationConfig, stimuli: Sequence[Stimulus], trials: 
         res = run(batch, _concatenate(one, batch, runs), cfg.engine)
         out += [finish_trial(cfg, _segment(res, one, k), r) for k, r in enumerate(runs)]
     return out
+
+
+def _aligned(cfg: SimulationConfig) -> SimulationConfig:
+    """``cfg`` with its task lengthened (end of the plateau, or the final rest) to the next whole
+    number of input and recording steps, so that trial segments tile the run's time grids; the
+    extra time comes after everything the trial measures."""
+    # the least common multiple of the two steps, in whole nanoseconds
+    step = math.lcm(round(cfg.drive.noise_dt_ms * 1e6), round(1e9 / cfg.fs_force_hz)) * 1e-9
+    duration = cfg.task.duration_s
+    aligned = float(np.ceil(duration / step - 1e-6)) * step
+    if aligned - duration < 1e-9:
+        return cfg
+    task = cfg.task
+    if task.shape == "constant":
+        task = task.replace(plateau_s=task.plateau_s + aligned - duration)
+    else:
+        task = task.replace(rest_after_s=task.rest_after_s + aligned - duration)
+    return cfg.replace(task=task)
 
 
 def _concatenate(one: Structure, batch: Structure, runs: list[TrialRun]) -> Values:
