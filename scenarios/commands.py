@@ -18,6 +18,7 @@ import numpy as np
 from simulator.commandline import (add_common, add_out, add_where, interruptible, mark_output,
                                    prepare_out, register, scheduler_from_args, staged_output)
 from simulator.config import load_toml
+from simulator.engine import ENGINES
 
 __all__ = ["run_sweep_command", "run_experiment", "run_train", "run_atlas_command", "run_infer"]
 
@@ -98,7 +99,7 @@ def _add_experiment(p: argparse.ArgumentParser) -> None:
     from scenarios.experiments import EXPERIMENTS
     p.add_argument("name", choices=sorted(EXPERIMENTS), help="experiment")
     add_common(p)
-    p.add_argument("--engine", choices=("runtime", "standalone"), default=None)
+    p.add_argument("--engine", choices=ENGINES, default=None)
     p.add_argument("--save-activity", action="store_true",
                    help="also keep the simulated spikes and force, for 'mnpool emg --activity': "
                         "activity.nc (contraction) or activity/trial_NNN.nc (evoked, one per trial)")

@@ -10,7 +10,7 @@ these once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import xarray as xr
@@ -79,15 +79,39 @@ class Session:
     def trial(self, stimulus: Stimulus, *, background_pct: float, duration_s: float,
               repeat: int) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
         """Run one trial; return EMG time [s], bipolar EMG [mV] and the activity Dataset."""
+        ds = self.simulator(self._task(background_pct, duration_s), stimulus=stimulus, trial=repeat,
+                            calibration=self.calibration)
+        return (*self._emg(ds), ds)
+
+    def trials(self, stimuli: Sequence[Stimulus], *, background_pct: float, duration_s: float,
+               repeats: int) -> list[list[tuple[np.ndarray, np.ndarray, xr.Dataset]]]:
+        """Run ``repeats`` trials of every stimulus (repeat ``r`` has the noise of
+        ``trial(..., repeat=r)``); return ``[stimulus][repeat] -> (t, emg, Dataset)``.
+
+        With the default simulator all trials share one network run
+        (:func:`simulator.trials.simulate_trials`); an injected simulator runs them one by one.
+        """
+        if self.simulator is not simulate:
+            return [[self.trial(s, background_pct=background_pct, duration_s=duration_s, repeat=r)
+                     for r in range(repeats)] for s in stimuli]
+        from simulator.trials import simulate_trials
+        flat = [(s, r) for s in stimuli for r in range(repeats)]
+        dss = simulate_trials(self._task(background_pct, duration_s), [s for s, _ in flat],
+                              [r for _, r in flat], calibration=self.calibration)
+        out = [(*self._emg(ds), ds) for ds in dss]
+        return [out[i * repeats:(i + 1) * repeats] for i in range(len(stimuli))]
+
+    def _task(self, background_pct: float, duration_s: float) -> SimulationConfig:
+        """The subject holding ``background_pct`` (%MVC, as open-loop excitation) for a trial."""
         level = 100.0 * float(self.calibration.excitation_for(background_pct / 100.0)) if background_pct else 0.0
         task = TaskConfig(shape="constant", control="excitation", level=min(level, 100.0), rest_s=0.0,
                           plateau_s=duration_s, rest_after_s=0.0)
-        ds = self.simulator(self.subject.replace(task=task), stimulus=stimulus, trial=repeat,
-                            calibration=self.calibration)
+        return self.subject.replace(task=task)
+
+    def _emg(self, ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
         if self._templates is None:
             self._templates = evoked.bipolar_templates(ds, self.bipolar, seed=self.subject.seed)
-        t, emg = evoked.evoked_emg(ds, self._templates, self.bipolar.fs_hz)
-        return t, emg, ds
+        return evoked.evoked_emg(ds, self._templates, self.bipolar.fs_hz)
 
     def m_window(self, stim_s: float) -> tuple[float, float]:
         """Window of the M-wave [s]."""

@@ -209,10 +209,13 @@ def _dask_client(scheduler: Scheduler, workers: int | None) -> Iterator[Client]:
     if scheduler is None:
         from simulator.cache import cache_dir
         # workers are fresh processes: hand them the cache folder explicitly so standalone
-        # builds and calibrations are shared with this process (and with each other)
+        # builds and calibrations are shared with this process (and with each other), and the
+        # engine choice of 'auto' when it is set
+        env = {"MNPOOL_CACHE": str(cache_dir())}
+        if os.environ.get("MNPOOL_ENGINE"):
+            env["MNPOOL_ENGINE"] = os.environ["MNPOOL_ENGINE"]
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                               processes=True, dashboard_address=None,
-                               env={"MNPOOL_CACHE": str(cache_dir())})
+                               processes=True, dashboard_address=None, env=env)
         with cluster, Client(cluster) as client:
             yield _prepared(client)
         return

@@ -25,7 +25,7 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
                *, goal_time: np.ndarray, goal: np.ndarray,
                voltage_units: tuple[int, ...] = ()) -> xr.Dataset:
     """Assemble the ``activity`` Dataset from raw engine results."""
-    import brian2
+    from importlib import metadata
 
     from . import __version__
     target_pct = np.interp(res.t, goal_time, goal) * 100.0
@@ -76,13 +76,13 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "kind": "activity",
         "config": cfg.to_dict(),
         "seed": cfg.seed,
-        "engine": cfg.engine,
+        "engine": res.engine,
         "dt_s": cfg.dt_ms * 1e-3,
         "fs_force_hz": cfg.fs_force_hz,
         "duration_s": cfg.task.duration_s,
         "mvc_n": cal.mvc_n,
         "mnpool_version": __version__,
-        "brian2_version": brian2.__version__,
+        "brian2_version": metadata.version("brian2"),
         "python_version": platform.python_version(),
     }
     return _schema.describe(xr.Dataset(data_vars, coords=coords, attrs=attrs))

@@ -13,6 +13,7 @@ from typing import Any
 
 from .commandline import add_common, add_out, prepare_out, register, staged_output
 from .config import load_toml
+from .engine import ENGINES
 
 __all__ = ["run_simulate", "run_demo", "emg_config_from_args", "add_emg_arguments",
            "check_emg_outputs", "emg_outputs", "run_emg", "run_sites"]
@@ -20,8 +21,9 @@ __all__ = ["run_simulate", "run_demo", "emg_config_from_args", "add_emg_argument
 
 def _simulate_args(p: argparse.ArgumentParser) -> None:
     add_common(p)
-    p.add_argument("--engine", choices=("runtime", "standalone"), default=None,
-                   help="Brian2 engine (overrides the config's)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="Brian2 engine (overrides the config's; default auto: standalone where a "
+                        "C++ compiler works)")
     p.add_argument("--emg", action="store_true",
                    help="also synthesise the HD-sEMG recording (settings: [emg] table and flags below)")
     add_emg_arguments(p)

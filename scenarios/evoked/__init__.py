@@ -3,9 +3,10 @@
 Every experiment here is a :class:`~simulator.config.Config` protocol with the one signature of
 :mod:`scenarios.registry` (``run(subject, protocol, *, seed, session=None)``) and returns an
 ``experiment`` :class:`xarray.Dataset` of the outcomes in the units of the literature (mV, ratios
-to Mmax, ms, %MVC, %). Trials are independent Brian2 runs of the same subject (its nerve
+to Mmax, ms, %MVC, %). Trials are independent trials of the same subject (its nerve
 thresholds, calibration and MUAPs are fixed by the subject's seed; each repetition draws new
-synaptic noise). Amplitudes are peak-to-peak of the trial-averaged bipolar EMG in windows placed
+synaptic noise); all trials of a protocol share one network run whose state is reset between
+trial segments (:mod:`simulator.trials`). Amplitudes are peak-to-peak of the trial-averaged bipolar EMG in windows placed
 from the subject's conduction times (:mod:`simulator.evoked`), as in a lab that averages 3–10
 sweeps.
 

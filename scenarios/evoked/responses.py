@@ -164,12 +164,10 @@ def _silent_period(session: Session, p: SilentPeriodProtocol) -> xr.Dataset:
     duration = pre + p.post_s
     _check_budget("silent_period", p.repeats, duration)
     stim = Stimulus(tms=((pre, p.intensity_pct),))
-    rect = []
-    t = np.zeros(0)
-    for r in range(p.repeats):
-        t, emg, _ = session.trial(stim, background_pct=p.background_pct, duration_s=duration, repeat=r)
-        rect.append(np.abs(emg))
-    mean_rect = np.mean(rect, axis=0)
+    (trials,) = session.trials([stim], background_pct=p.background_pct, duration_s=duration,
+                               repeats=p.repeats)
+    t = trials[0][0]
+    mean_rect = np.mean([np.abs(emg) for _, emg, _ in trials], axis=0)
     window = session.descending_window(pre, _tms_travel(session.subject))
     fs = session.bipolar.fs_hz
     smooth = np.convolve(mean_rect, np.ones(int(0.01 * fs)) / int(0.01 * fs), mode="same")

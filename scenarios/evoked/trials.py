@@ -46,15 +46,11 @@ def _average(session: Session, stimuli: Sequence[Stimulus], *, background_pct: f
     """Trial-averaged EMG ``(stimulus, time)`` of ``repeats`` trials of each stimulus."""
     means, runs = [], []
     t = np.zeros(0)
-    for stimulus in stimuli:
-        traces, dss = [], []
-        for r in range(repeats):
-            t, emg, ds = session.trial(stimulus, background_pct=background_pct, duration_s=duration_s,
-                                       repeat=r)
-            traces.append(emg)
-            dss.append(ds)
-        means.append(np.mean(traces, axis=0))
-        runs.append(dss)
+    for trials in session.trials(stimuli, background_pct=background_pct, duration_s=duration_s,
+                                 repeats=repeats):
+        t = trials[0][0]
+        means.append(np.mean([emg for _, emg, _ in trials], axis=0))
+        runs.append([ds for _, _, ds in trials])
     return t, np.array(means), runs
 
 

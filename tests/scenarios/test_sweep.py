@@ -157,7 +157,8 @@ def test_two_worker_cluster_gives_the_same_numbers_as_serial(tmp_path, monkeypat
     monkeypatch.setenv("MNPOOL_CACHE", str(tmp_path / "fresh_cache"))
     dask = S.run_sweep(base_config(), sw, tmp_path / "dask", workers=2, progress=False)
     assert not dask.failures and dask.executed == 4
-    assert len(list((tmp_path / "fresh_cache" / "calibrations").glob("*.npz"))) == 2
+    # the calibration belongs to the subject's force apparatus, not its seed: one for both seeds
+    assert len(list((tmp_path / "fresh_cache" / "calibrations").glob("*.npz"))) == 1
     xr.testing.assert_identical(serial.dataset, dask.dataset)
     ds = serial.dataset
     assert set(S.SUMMARY_MEASURES) <= set(ds.data_vars)
