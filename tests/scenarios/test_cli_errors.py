@@ -257,7 +257,7 @@ def test_json_prefixed_string_attributes_stay_strings(tmp_path):
     assert load_netcdf(tmp_path / "foreign.nc").attrs["note"] == 'json:{"a": 1}'
     ours = save_netcdf(xr.Dataset(attrs={"cfg": {"a": 1}, "note": "json:[1"}), tmp_path / "ours.nc")
     back = load_netcdf(ours)
-    assert back.attrs == {"cfg": {"a": 1}, "note": "json:[1"}
+    assert back.attrs["cfg"] == {"a": 1} and back.attrs["note"] == "json:[1"
 
 
 def test_simulate_no_figures_writes_no_png(tmp_path):
@@ -265,7 +265,9 @@ def test_simulate_no_figures_writes_no_png(tmp_path):
     cfg.write_text(SMALL)
     out = tmp_path / "o"
     assert run(["simulate", "--config", cfg, "--out", out, "--quiet", "--no-figures"])[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "activity.nc", "config.toml"]
+    names = sorted(p.name for p in out.iterdir())
+    assert "activity.nc" in names and MARKER in names
+    assert not [n for n in names if n.endswith(".png")], names
 
 
 # ---------------------------------------------------------------- 9. sweep functions run code
