@@ -164,7 +164,8 @@ def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
 
 
 def save_zarr(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write a Dataset to a Zarr store atomically (same attribute encoding as :func:`save_netcdf`).
+    """Write a Dataset to a Zarr store atomically, in the same stored form (:func:`stored_form`:
+    float32 EMG/templates, CF attributes) and attribute encoding as :func:`save_netcdf`.
 
     The store is written into a temporary folder beside ``path`` and renamed into place; an
     existing store at ``path`` is replaced only once the new one is complete.
@@ -187,7 +188,7 @@ def save_zarr(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     old = tmp.with_name(tmp.name + ".old")
     try:
-        _encode_dataset(ds).to_zarr(tmp, mode="w", consolidated=False)
+        _encode_dataset(stored_form(ds)).to_zarr(tmp, mode="w", consolidated=False)
         if target.exists():
             os.replace(target, old)  # a folder cannot be replaced in one step
         os.replace(tmp, target)
