@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from simulator.commandline import (add_common, add_out, add_where, interruptible, mark_output,
                                    prepare_out, register, scheduler_from_args, staged_output)
 from simulator.config import load_toml
@@ -98,29 +100,77 @@ def _add_experiment(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", choices=sorted(EXPERIMENTS), help="experiment")
     add_common(p)
     p.add_argument("--engine", choices=ENGINES, default=None)
+    p.add_argument("--save-activity", action="store_true",
+                   help="also keep the simulated spikes and force, for 'mnpool emg --activity': "
+                        "activity.nc (contraction) or activity/trial_NNN.nc (evoked, one per trial)")
+
+
+def _keeping_simulator(folder: Path, single: bool):  # noqa: ANN202
+    """``simulate`` that also saves every activity it returns in ``folder``."""
+    import itertools
+
+    from simulator.io import save_netcdf
+    from simulator.simulation import simulate
+    trials = itertools.count()
+
+    def simulate_and_keep(cfg, **kwargs):  # noqa: ANN001, ANN202
+        ds = simulate(cfg, **kwargs)
+        k = next(trials)
+        save_netcdf(ds, folder / ("activity.nc" if single else f"activity/trial_{k:03d}.nc"))
+        return ds
+    return simulate_and_keep
+
+
+def _experiment_report(ds, name: str, staging: Path, contraction: bool, subject, protocol,  # noqa: ANN001
+                       command: str) -> None:
+    """``report.html`` of an experiment: its figure, its scalar outcomes, config and files."""
+    from simulator.report import Table, write_report
+    rows = [[v, float(ds[v]), ds[v].attrs.get("units", "")] for v in ds.data_vars if ds[v].ndim == 0]
+    tables = [Table("Outcomes", ["outcome", "value", "units"], rows)]
+    if contraction and "recruitment_threshold" in ds:
+        cols = [c for c in ("recruitment_threshold", "derecruitment_threshold", "rate_at_recruitment",
+                            "discharge_rate", "delta_f") if c in ds]
+        fired = [int(u) for u in ds["unit"].values if np.isfinite(float(ds["recruitment_threshold"].sel(unit=u)))]
+        tables.append(Table(f"Motor units ({len(fired)} recruited; definitions: "
+                            f"{ds.attrs.get('definitions', 'openhdemg')})",
+                            ["unit", *[f"{c} [{ds[c].attrs.get('units', '')}]" for c in cols]],
+                            [[u, *[float(ds[c].sel(unit=u)) for c in cols]] for u in fired]))
+    files = ["experiment.nc", "activity.nc", "activity"]
+    write_report(staging, title=f"mnpool experiment {name}", command=command,
+                 summary=f"Virtual experiment '{name}' on a {subject.pool.n_units}-unit subject "
+                         f"(seed {subject.seed}).",
+                 figures=[("experiment.png", f"{name}: measured outcomes")], tables=tables,
+                 config={"subject": subject.to_dict(), name: protocol.to_dict()}, data_files=files)
 
 
 @register("experiment", "Run a virtual experiment on a subject: contractions (mvc, trapezoid, triangle, "
           "ballistic) or evoked responses (h_reflex, v_wave, mep, sici, silent_period, cmep, startle)",
           _add_experiment)
 def run_experiment(args: argparse.Namespace) -> int:
-    """``mnpool experiment NAME --config FILE --out DIR``: subject from the config's simulation
-    tables, protocol from its ``[NAME]`` table; writes ``experiment.nc`` and ``experiment.png``."""
+    """``mnpool experiment NAME --config FILE --out DIR [--save-activity]``: subject from the
+    config's simulation tables, protocol from its ``[NAME]`` table; writes ``experiment.nc``,
+    ``experiment.png``, ``report.html`` and, with ``--save-activity``, the activity."""
     from scenarios.evoked import plot_experiment
     from scenarios.experiments import CONTRACTIONS, EXPERIMENTS, run
+    from scenarios.session import Session
     from simulator.io import save_netcdf
     from simulator.plotting import plot_unit_summary, save_figure
-    from simulator.simulation import load_config
+    from simulator.simulation import load_config, simulate
     data = load_toml(args.config) if args.config else {}
     protocol = EXPERIMENTS[args.name].from_dict(data.get(args.name, {}))
     subject = load_config(args.config, seed=args.seed, engine=args.engine,
                           ignore=tuple(EXPERIMENTS))
     out = prepare_out(args)
-    ds = run(subject, protocol)
     contraction = args.name in CONTRACTIONS
     with staged_output(out, command="experiment", overwrite=args.overwrite) as staging:
+        # the run happens inside the staging folder so that --save-activity can write into it
+        sim = _keeping_simulator(staging, contraction) if getattr(args, "save_activity", False) \
+            else simulate
+        ds = run(subject, protocol, session=Session(subject, simulator=sim))
         save_netcdf(ds, staging / "experiment.nc")
         save_figure(plot_unit_summary(ds) if contraction else plot_experiment(ds), staging / "experiment.png")
+        _experiment_report(ds, args.name, staging, contraction, subject, protocol,
+                           f"mnpool experiment {args.name}")
     if not args.quiet:
         if contraction:
             print(f"mnpool experiment {args.name}: MVC {float(ds.mvc_n):.0f} N, plateau force "

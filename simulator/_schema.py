@@ -30,6 +30,7 @@ import xarray as xr
 from .config import ConfigError
 
 __all__ = ["SPIKE_TIME", "SPIKE_UNIT", "SPIKE_SAMPLE", "UNIT_PROPERTIES", "RECORDING_UNIT_PROPERTIES",
+           "DESCRIPTIONS", "describe",
            "check_sampling_rate", "check_activity", "check_recording", "check_duration",
            "check_spikes", "require_variables", "MAX_DURATION_S", "MAX_RATE_HZ"]
 
@@ -63,6 +64,72 @@ RECORDING_UNIT_PROPERTIES: dict[str, str] = {
     "muap_ptp_uv": "uV",
 }
 
+
+#: ``(units, long_name)`` of the variables and coordinates mnpool's Datasets share, for
+#: :func:`describe` (CF attributes; per-unit units as in the tables above).
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "time": ("s", "time"),
+    "unit": ("1", "motor unit (recruitment order)"),
+    "pathway_unit": ("1", "motor unit whose synaptic currents are recorded"),
+    "vtime": ("s", "time of the membrane-potential samples"),
+    "vunit": ("1", "motor unit whose membrane potential is recorded"),
+    "channel": ("1", "recorded channel"),
+    "row": ("1", "grid row (along the fibres)"),
+    "col": ("1", "grid column (across the fibres)"),
+    SPIKE_TIME: ("s", "spike time"),
+    SPIKE_UNIT: ("1", "motor unit of the spike"),
+    SPIKE_SAMPLE: ("1", "0-based sample of the spike"),
+    "size_index": ("1", "relative motor-unit size (0 smallest, 1 largest)"),
+    "soma_diameter_um": ("um", "soma diameter"),
+    "membrane_area_mm2": ("mm2", "membrane area"),
+    "input_conductance_us": ("uS", "input conductance"),
+    "rheobase_na": ("nA", "rheobase"),
+    "recruitment_excitation": ("1", "excitation at recruitment (fraction of maximum)"),
+    "ahp_tau_ms": ("ms", "afterhyperpolarisation time constant"),
+    "pic_conductance_us": ("uS", "persistent inward current conductance"),
+    "axon_cv_m_s": ("m/s", "axonal conduction velocity"),
+    "fibre_cv_m_s": ("m/s", "muscle-fibre conduction velocity"),
+    "n_fibres": ("1", "number of muscle fibres"),
+    "twitch_n": ("N", "twitch amplitude"),
+    "contraction_time_ms": ("ms", "twitch contraction time"),
+    "ia_epsp_conductance_us": ("uS", "Ia EPSP conductance"),
+    "rst_weight": ("1", "reticulospinal synaptic weight"),
+    "reflex_latency_ms": ("ms", "H-reflex latency"),
+    "depth_mm": ("mm", "depth of the territory centre"),
+    "territory_x_mm": ("mm", "territory centre across the fibres"),
+    "territory_radius_mm": ("mm", "territory radius"),
+    "innervation_zone_mm": ("mm", "innervation zone along the fibres"),
+    "muap_ptp_uv": ("uV", "largest peak-to-peak MUAP amplitude"),
+    "v_s": ("mV", "somatic membrane potential"),
+    "v_d": ("mV", "dendritic membrane potential"),
+    "m_pic": ("1", "persistent inward current activation"),
+    "axon_orthodromic": ("1", "stimulated spike reached the muscle"),
+    "axon_antidromic": ("1", "antidromic spike invaded the soma"),
+    "axon_refractory": ("1", "axon refractory at the pulse"),
+    "nerve_threshold_ma": ("mA", "nerve stimulation threshold"),
+    "proximal_delay_s": ("s", "conduction delay from the stimulation site to the soma"),
+    "distal_delay_s": ("s", "conduction delay from the stimulation site to the muscle"),
+}
+
+
+def describe(ds: xr.Dataset) -> xr.Dataset:
+    """Give every variable of ``ds`` the CF attributes ``units`` and ``long_name`` (in place).
+
+    Attributes already set are kept; missing ones come from :data:`DESCRIPTIONS`. A variable
+    that is not listed gets its name, spaced, as ``long_name`` and no invented ``units``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself.
+    """
+    for name in ds.variables:
+        attrs = ds.variables[name].attrs
+        units, long_name = DESCRIPTIONS.get(str(name), (None, str(name).replace("_", " ")))
+        if "units" not in attrs and units is not None:
+            attrs["units"] = units
+        attrs.setdefault("long_name", long_name)
+    return ds
 
 #: Longest activity or recording a stage accepts [s] (the task limit of
 #: :class:`simulator.task.TaskConfig`); a longer one would allocate that many samples.

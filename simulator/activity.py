@@ -85,7 +85,7 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "brian2_version": metadata.version("brian2"),
         "python_version": platform.python_version(),
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return _schema.describe(xr.Dataset(data_vars, coords=coords, attrs=attrs))
 
 
 def add_stimulation(ds: xr.Dataset, stimulus: Stimulus, res: Results,
@@ -100,5 +100,6 @@ def add_stimulation(ds: xr.Dataset, stimulus: Stimulus, res: Results,
                                  ("ax_fail", "axon_refractory", "axon refractory at the pulse")):
         ds[name] = ("unit", nerve[key] > 0.5, {"long_name": long_name})
     for key in ("nerve_threshold_ma", "proximal_delay_s", "distal_delay_s"):
-        ds[key] = ("unit", props[key], {"units": key.rsplit("_", 1)[1]})
+        ds[key] = ("unit", props[key], {"units": {"ma": "mA"}.get(key.rsplit("_", 1)[1], "s")})
     ds.attrs["stimulus"] = json.dumps(dataclasses.asdict(stimulus))
+    _schema.describe(ds)

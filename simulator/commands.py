@@ -62,10 +62,31 @@ def _simulate_and_write(cfg, out: Path, command: str, *, progress: bool, emg=Non
             emg_cfg, formats = emg
             emg_outputs(ds, emg_cfg, staging, formats, seed=cfg.seed, progress=progress,
                         figures=figures)
+        _activity_report(ds, cfg, staging, command)
     if progress:
         print(f"wrote {out / 'activity.nc'} ({ds.sizes['spike']} spikes, {ds.sizes['unit']} units)"
               + (f" and {out / 'activity.png'}" if figures else ""))
     return 0
+
+
+def _activity_report(ds, cfg, staging: Path, command: str) -> None:  # noqa: ANN001
+    """``report.html`` of a simulation: its figures, a few facts, the config and the files."""
+    import numpy as np
+
+    from .report import Table, write_report
+    spikes = np.bincount(ds["spike_unit"].values, minlength=ds.sizes["unit"])
+    force = ds["force_mvc"].values
+    facts = [["motor units", ds.sizes["unit"], ""], ["units that discharged", int((spikes > 0).sum()), ""],
+             ["discharges", int(spikes.sum()), ""], ["MVC", float(ds.attrs["mvc_n"]), "N"],
+             ["peak force", float(force.max()), "%MVC"], ["duration", float(ds.attrs["duration_s"]), "s"]]
+    names = ["activity.png", "pathways.png", "recording_emg.png", "recording_rms_map.png",
+             "recording_muap_grid.png"]
+    write_report(staging, title=f"mnpool {command}", command=f"mnpool {command}",
+                 summary=f"{cfg.task.shape} contraction to {cfg.task.level:g} % on a "
+                         f"{ds.sizes['unit']}-unit pool (seed {cfg.seed}).",
+                 figures=[(n, n.removesuffix(".png").replace("_", " ")) for n in names],
+                 tables=[Table("Run", ["quantity", "value", "units"], facts)],
+                 config=cfg.to_dict(), data_files=["activity.nc", "recording.nc", "config.toml"])
 
 
 def _to_toml(data: dict, prefix: str = "") -> str:

@@ -18,12 +18,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .cache import cache_dir
 from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Built, Structure, build
 
 __all__ = ["ENGINES", "Values", "Results", "run", "resolve"]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scenarios.cli import main
-from simulator.io import load_netcdf, save_netcdf
+from simulator.io import CONVENTIONS, load_netcdf, save_netcdf
 from simulator.staging import MARKER
 from simulator.testing import synthetic_activity
 from validation.testing import toy_recording
@@ -257,7 +257,7 @@ def test_json_prefixed_string_attributes_stay_strings(tmp_path):
     assert load_netcdf(tmp_path / "foreign.nc").attrs["note"] == 'json:{"a": 1}'
     ours = save_netcdf(xr.Dataset(attrs={"cfg": {"a": 1}, "note": "json:[1"}), tmp_path / "ours.nc")
     back = load_netcdf(ours)
-    assert back.attrs == {"cfg": {"a": 1}, "note": "json:[1"}
+    assert back.attrs == {"cfg": {"a": 1}, "note": "json:[1", "Conventions": CONVENTIONS}
 
 
 def test_simulate_no_figures_writes_no_png(tmp_path):
@@ -265,7 +265,9 @@ def test_simulate_no_figures_writes_no_png(tmp_path):
     cfg.write_text(SMALL)
     out = tmp_path / "o"
     assert run(["simulate", "--config", cfg, "--out", out, "--quiet", "--no-figures"])[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "activity.nc", "config.toml"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "activity.nc", "config.toml",
+                                                     "report.html"]
+    assert "data:image/png" not in (out / "report.html").read_text()
 
 
 # ---------------------------------------------------------------- 9. sweep functions run code
