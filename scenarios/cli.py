@@ -18,6 +18,7 @@ import validation.commands  # noqa: F401  (registers decompose, score, benchmark
 import scenarios.commands  # noqa: F401  (registers sweep, experiment, train, atlas, infer)
 from simulator.commandline import SUBCOMMANDS
 from simulator.config import ConfigError
+from simulator.staging import interrupt_received
 
 __all__ = ["main", "build_parser"]
 
@@ -66,9 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # also SIGTERM (simulator.staging.Interrupted)
         print("mnpool: interrupted; the output folder was left as it was", file=sys.stderr)
         return 130
-    except OSError as exc:  # writing failed: no space left, a read-only disk...
-        print(f"mnpool: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+    except BaseException as exc:
+        # A signal can land inside an import or a C call that turns the Interrupted raised by
+        # the handler into another exception (e.g. "ImportError: initialization failed").
+        if interrupt_received():
+            print("mnpool: interrupted; the output folder was left as it was", file=sys.stderr)
+            return 130
+        if isinstance(exc, OSError):  # writing failed: no space left, a read-only disk...
+            print(f"mnpool: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        raise
     finally:
         warnings.showwarning = shown
 

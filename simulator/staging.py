@@ -49,6 +49,20 @@ class Interrupted(KeyboardInterrupt):
     """The process received SIGTERM (SIGINT raises :class:`KeyboardInterrupt` as usual)."""
 
 
+#: Name of the signal that stopped the current run, once :func:`interruptible` caught one.
+_received: list[str] = []
+
+
+def interrupt_received() -> str | None:
+    """Name of the signal (``"SIGTERM"``, ``"SIGINT"``) that stopped this process's run, if any.
+
+    The exception raised by the signal handler can arrive anywhere, e.g. inside the import of a
+    C extension, which then re-raises it as an ``ImportError``; callers that report an
+    interruption therefore ask this flag rather than rely on the exception's type.
+    """
+    return _received[-1] if _received else None
+
+
 def read_marker(folder: str | os.PathLike) -> dict[str, Any] | None:
     """The :data:`MARKER` record of ``folder`` (``None`` if absent or unreadable)."""
     try:
@@ -166,6 +180,7 @@ def interruptible() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
+        _received.append(signal.Signals(signum).name)
         raise Interrupted(f"stopped by signal {signal.Signals(signum).name}")
 
     old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
