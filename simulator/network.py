@@ -177,6 +177,26 @@ STIM_ARRAYS = ("ia_volley_ta", "cst_volley_ta", "rst_volley_ta", "cort_inh_ta")
 #: and intensity [mA] (-1: none), and what replaces them in an unstimulated network.
 SEGMENT_ARRAYS = {"t_nerve_ta": "-1*second", "i_nerve_ta": "-1"}
 
+def padded_steps(n: int) -> int:
+    """Length given to a TimedArray of ``n`` samples: the next power of two.
+
+    Brian2 writes a TimedArray's length into the code it generates, so every new duration would
+    compile new code (several Cython modules, ~5 s each, on the runtime engine). Padded lengths
+    let runs of similar durations share that code. The padding repeats the last sample, which a
+    TimedArray returns beyond its end anyway, so no result changes.
+    """
+    return 1 << max(0, n - 1).bit_length()
+
+
+def pad_steps(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` (time along axis 0) extended to ``n`` samples by repeating the last one."""
+    values = np.asarray(values, dtype=float)
+    extra = n - values.shape[0]
+    if extra <= 0:
+        return values
+    return np.concatenate([values, np.repeat(values[-1:], extra, axis=0)])
+
+
 #: Initial values of state variables that do not start at 0 (the others are reset to 0).
 INITIAL_STATE = {"v_s": "E_L", "v_d": "E_L", "t_prev": "-1e9*second", "lastspike": "-1e4*second",
                  "not_refractory": "True"}
@@ -217,15 +237,16 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
     for name, ndim in TIMED_ARRAYS.items():
         shape = (n_in,) if ndim == 1 else (n_in, n)
         values = np.asarray(timed_values.get(name, np.zeros(shape)), dtype=float).reshape(shape)
-        tas[name] = b2.TimedArray(values, dt=in_dt, name=name)
+        tas[name] = b2.TimedArray(pad_steps(values, padded_steps(n_in)), dt=in_dt, name=name)
+    n_stim = structure.n_stim_steps
     for name in STIM_ARRAYS:
-        values = np.asarray(timed_values.get(name, np.zeros(structure.n_stim_steps)), dtype=float)
-        tas[name] = b2.TimedArray(values.reshape(structure.n_stim_steps),
+        values = np.asarray(timed_values.get(name, np.zeros(n_stim)), dtype=float).reshape(n_stim)
+        tas[name] = b2.TimedArray(pad_steps(values, padded_steps(n_stim)),
                                   dt=structure.stim_dt_s * b2.second, name=name)
     for name in SEGMENT_ARRAYS:
-        values = np.asarray(timed_values.get(name, np.full(structure.n_stim_steps, -1.0)), dtype=float)
+        values = np.asarray(timed_values.get(name, np.full(n_stim, -1.0)), dtype=float).reshape(n_stim)
         unit = b2.second if name == "t_nerve_ta" else 1
-        tas[name] = b2.TimedArray(values.reshape(structure.n_stim_steps) * unit,
+        tas[name] = b2.TimedArray(pad_steps(values, padded_steps(n_stim)) * unit,
                                   dt=structure.stim_dt_s * b2.second, name=name)
     ns = dict(tas, R_LIN=muscle.R_LINEAR, GAIN_NORM=float(muscle.GAIN_NORM), INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
