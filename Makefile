@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(PY) -m pytest -m ""
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -m "" -n auto
 
 bench: $(STAMP)
 	mkdir -p .benchmarks

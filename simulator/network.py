@@ -177,24 +177,34 @@ STIM_ARRAYS = ("ia_volley_ta", "cst_volley_ta", "rst_volley_ta", "cort_inh_ta")
 #: and intensity [mA] (-1: none), and what replaces them in an unstimulated network.
 SEGMENT_ARRAYS = {"t_nerve_ta": "-1*second", "i_nerve_ta": "-1"}
 
-def padded_steps(n: int) -> int:
-    """Length given to a TimedArray of ``n`` samples: the next power of two.
+#: Smallest padded length of an input / a stimulation TimedArray (4.1 s at 1 ms; 3.3 s at 0.1 ms).
+MIN_INPUT_STEPS, MIN_STIM_STEPS = 2**12, 2**15
 
-    Brian2 writes a TimedArray's length into the code it generates, so every new duration would
-    compile new code (several Cython modules, ~5 s each, on the runtime engine). Padded lengths
-    let runs of similar durations share that code. The padding repeats the last sample, which a
-    TimedArray returns beyond its end anyway, so no result changes.
+
+def padded(n: int, floor: int = 1) -> int:
+    """Size given to a TimedArray dimension of ``n`` (samples or units): the next power of two,
+    at least ``floor`` (``n`` itself when ``n`` is 1: an unused array).
+
+    Brian2 writes a TimedArray's shape into the code it generates, so every new duration or
+    pool size would compile new code (several Cython modules, ~5 s each, on the runtime
+    engine). Padded shapes let runs of similar durations and pool sizes share that code. The
+    padding repeats the last sample, which a TimedArray returns beyond its end anyway, and adds
+    columns of units that do not exist, so no result changes.
     """
-    return 1 << max(0, n - 1).bit_length()
+    return n if n <= 1 else max(floor, 1 << (n - 1).bit_length())
 
 
-def pad_steps(values: np.ndarray, n: int) -> np.ndarray:
-    """``values`` (time along axis 0) extended to ``n`` samples by repeating the last one."""
+def fit_timed(values: np.ndarray, rows: int, cols: int | None = None) -> np.ndarray:
+    """``values`` (time along axis 0, units along axis 1 if 2-D) padded to ``rows`` samples
+    (the last sample repeated) and ``cols`` units (zeros)."""
     values = np.asarray(values, dtype=float)
-    extra = n - values.shape[0]
-    if extra <= 0:
-        return values
-    return np.concatenate([values, np.repeat(values[-1:], extra, axis=0)])
+    if values.ndim == 1 or cols is None:
+        extra = max(0, rows - values.shape[0])
+        return np.concatenate([values, np.repeat(values[-1:], extra, axis=0)]) if extra else values
+    out = np.zeros((max(rows, values.shape[0]), max(cols, values.shape[1])))
+    out[:values.shape[0], :values.shape[1]] = values
+    out[values.shape[0]:, :values.shape[1]] = values[-1]
+    return out
 
 
 #: Initial values of state variables that do not start at 0 (the others are reset to 0).
@@ -237,17 +247,18 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
     for name, ndim in TIMED_ARRAYS.items():
         shape = (n_in,) if ndim == 1 else (n_in, n)
         values = np.asarray(timed_values.get(name, np.zeros(shape)), dtype=float).reshape(shape)
-        tas[name] = b2.TimedArray(pad_steps(values, padded_steps(n_in)), dt=in_dt, name=name)
+        tas[name] = b2.TimedArray(fit_timed(values, padded(n_in, MIN_INPUT_STEPS),
+                                            None if ndim == 1 else padded(n)), dt=in_dt, name=name)
     n_stim = structure.n_stim_steps
+    rows = padded(n_stim, MIN_STIM_STEPS)
     for name in STIM_ARRAYS:
         values = np.asarray(timed_values.get(name, np.zeros(n_stim)), dtype=float).reshape(n_stim)
-        tas[name] = b2.TimedArray(pad_steps(values, padded_steps(n_stim)),
-                                  dt=structure.stim_dt_s * b2.second, name=name)
+        tas[name] = b2.TimedArray(fit_timed(values, rows), dt=structure.stim_dt_s * b2.second, name=name)
     for name in SEGMENT_ARRAYS:
         values = np.asarray(timed_values.get(name, np.full(n_stim, -1.0)), dtype=float).reshape(n_stim)
         unit = b2.second if name == "t_nerve_ta" else 1
-        tas[name] = b2.TimedArray(pad_steps(values, padded_steps(n_stim)) * unit,
-                                  dt=structure.stim_dt_s * b2.second, name=name)
+        tas[name] = b2.TimedArray(fit_timed(values, rows) * unit, dt=structure.stim_dt_s * b2.second,
+                                  name=name)
     ns = dict(tas, R_LIN=muscle.R_LINEAR, GAIN_NORM=float(muscle.GAIN_NORM), INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Structure, build, pad_steps
+from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Structure, build, fit_timed
 
 __all__ = ["StandaloneError", "BinaryFailed", "StandaloneBuild", "ensure_build", "run_build",
            "build_dir", "compiler_works", "MANIFEST"]
@@ -251,10 +251,11 @@ def _arguments(build_: StandaloneBuild, values: dict[str, Any], folder: Path) ->
             continue
         if arr.size == 1:  # a non-finite value cannot go on the command line
             arr = np.full(spec["size"], arr.reshape(-1)[0], dtype=arr.dtype)
-        elif "cols" in spec and 0 < arr.size < spec["size"] and arr.size % spec["cols"] == 0:
-            # the build's TimedArrays are padded (network.padded_steps): pad the values alike
-            rows = arr.reshape(-1, spec["cols"])
-            arr = np.ascontiguousarray(pad_steps(rows, spec["size"] // spec["cols"]), dtype=arr.dtype)
+        elif "cols" in spec and 0 < arr.size < spec["size"]:
+            # the build's TimedArrays are padded (network.padded): pad the values alike
+            table = arr if arr.ndim == 2 else arr.reshape(-1, spec["cols"])
+            arr = np.ascontiguousarray(fit_timed(table, spec["size"] // spec["cols"], spec["cols"]),
+                                       dtype=arr.dtype).reshape(-1)
         if arr.size != spec["size"]:
             raise StandaloneError(f"value {key!r} has {arr.size} elements, the network expects "
                                   f"{spec['size']}")
