@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= demo_output
-PYTEST_ARGS ?= -m "not slow" -n auto --durations=30
+PYTEST_ARGS ?= -m "not slow" -n auto --dist worksteal --durations=30
 
 .PHONY: venv demo test test-all bench clean
 

@@ -89,6 +89,9 @@ def test_train_cli_rejects_bad_scenarios_before_work(tmp_path, capsys):
     assert "unknown site" in capsys.readouterr().err
 
 
+# slow: a 45-s contraction; test_evoked_experiment_cli checks --save-activity in make test, and
+# tests/simulator/test_cli_emg.py turns a simulated activity into a recording
+@pytest.mark.slow
 def test_triangle_keeps_its_activity_for_mnpool_emg(tmp_path):
     # --save-activity: the triangle's spikes and force become a recording with 'mnpool emg'
     from simulator.io import load_netcdf

@@ -47,9 +47,13 @@ def test_standalone_rerun_with_new_values_reuses_the_build():
     simulate(cfg.replace(engine="standalone"), calibration=cal)
     folder = standalone.build_dir(_structure(cfg, cfg.task.duration_s))
     stamps = {p: p.stat().st_mtime_ns for p in (folder / "main", folder / standalone.MANIFEST)}
+    files = sorted(p.name for p in folder.rglob("*"))
     other = cfg.replace(seed=5, neuromodulation=cfg.neuromodulation.replace(level=0.5))
     s = simulate(other.replace(engine="standalone"), calibration=cal)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # runs write their inputs and results to a temporary folder, never into the shared build
+    assert sorted(p.name for p in folder.rglob("*")) == files
+    assert not list(folder.glob("results_*"))
     r = simulate(other.replace(engine="runtime"), calibration=cal)
     _same(r, s)
 
@@ -60,15 +64,3 @@ def test_unknown_engine_rejected():
         small_config().replace(engine="gpu")
 
 
-@pytest.mark.standalone
-def test_standalone_leaves_no_results_in_the_build():
-    """Runs write their inputs and results to a temporary folder, never into the shared build."""
-    from simulator import standalone
-    from simulator.assembly import structure_for as _structure
-    cfg = small_config(n_units=5, plateau_s=0.5, rise_s=0.3, fall_s=0.3)
-    folder = standalone.build_dir(_structure(cfg, cfg.task.duration_s))
-    simulate(cfg.replace(engine="standalone"), calibration=calibrate(cfg))
-    before = sorted(p.name for p in folder.rglob("*"))
-    simulate(cfg.replace(engine="standalone", seed=3), calibration=calibrate(cfg))
-    assert sorted(p.name for p in folder.rglob("*")) == before
-    assert not list(folder.glob("results_*"))
