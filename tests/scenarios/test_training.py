@@ -100,6 +100,11 @@ def test_signature_summary_statistics():
     assert int(mvc.n) == 4
     table = T.comparison_table(sig, {"mvc": {"change": 14.1, "sd": 2.0}})
     assert "+25.00" in table and "+14.10" in table
+    (row,) = [r for r in T.comparison_rows(sig, {"mvc": {"change": 14.1, "sd": 2.0}}) if r["measure"] == "mvc"]
+    assert row["mean"] == pytest.approx(25.0) and row["published_sd"] == 2.0
+    assert row["within"] is False  # 25 lies outside 14.1 ± 2
+    (row,) = [r for r in T.comparison_rows(sig, {"mvc": {"change": 24.0, "sd": 2.0}}) if r["measure"] == "mvc"]
+    assert row["within"] is True
 
 
 # ----------------------------------------------------------------------------- runs
