@@ -73,7 +73,8 @@ def training_report(out: str | os.PathLike, sig: xr.Dataset, scenario: Any, *, c
          for r in rows if np.isfinite(r["mean"])]))
     n_failed = int(sig.attrs.get("n_failed", 0))
     summary = (f"Training scenario '{scenario.name}'" + (f" ({scenario.reference})" if scenario.reference else "")
-               + f": adaptation {dict(scenario.adaptation)} reached at week {scenario.weeks[-1]:g}, "
+               + f": {', '.join(f'{site} {100 * v:+g} %' for site, v in scenario.adaptation.items())} "
+               f"reached at week {scenario.weeks[-1]:g}, "
                f"{len(scenario.weeks)} sessions, {int(sig.sizes['subject'])} virtual subjects"
                + (" and as many untrained controls" if scenario.control else "") + ". "
                + (f"{sum(within)} of {len(within)} published changes with an SD are matched within "
