@@ -193,17 +193,20 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 @register("train", "Run a training scenario on a virtual cohort; print simulated vs published changes",
           _add_train)
 def run_train(args: argparse.Namespace) -> int:
-    """``mnpool train SCENARIO --out DIR``: writes ``signature.nc``, ``signature.png`` and
-    ``comparison.txt`` (simulated mean change [95 % CI] and d_z next to the published change)."""
+    """``mnpool train SCENARIO --out DIR``: writes ``signature.nc``, ``signature.png``,
+    ``comparison.txt`` (simulated mean change [95 % CI] and d_z next to the published change) and
+    ``report.html``."""
     import dataclasses
 
     from scenarios import training as T
     scenario = T.load_scenario(args.scenario)
     if args.subjects is not None:
         scenario = dataclasses.replace(scenario, cohort=scenario.cohort.replace(n_subjects=args.subjects))
+    from scenarios.reports import training_report
     with _resumable(args, "train") as out:
         sig = T.run_training(scenario, out, scheduler=scheduler_from_args(args), workers=args.workers,
                              progress=not args.quiet)
+        training_report(out, sig, scenario, command=f"mnpool train {args.scenario}")
     print(f"mnpool train: {scenario.name} ({scenario.reference}), adaptation {dict(scenario.adaptation)}, "
           f"{int(sig.sizes['subject'])} subjects -> {args.out}")
     print(T.comparison_table(sig, scenario.published))
@@ -224,7 +227,8 @@ def _add_atlas(p: argparse.ArgumentParser) -> None:
           "reference library for 'mnpool infer' and the confusion matrix", _add_atlas)
 def run_atlas_command(args: argparse.Namespace) -> int:
     """``mnpool atlas --config BASE.toml --out DIR``: the subject from the config, the cohort from
-    its ``[cohort]`` table, the battery from its ``[battery]`` table."""
+    its ``[cohort]`` table, the battery from its ``[battery]`` table; writes ``library.nc``,
+    ``atlas.png``, the confusion matrix (>= 3 subjects) and ``report.html``."""
     from scenarios import atlas as A
     from scenarios import cohort as C
     from scenarios import training as T
@@ -233,10 +237,14 @@ def run_atlas_command(args: argparse.Namespace) -> int:
     base = load_config(args.config, seed=args.seed, ignore=("cohort", "battery"))
     cohort = C.CohortConfig.from_dict(data.get("cohort", {})).replace(n_subjects=args.subjects)
     battery = T.BatteryConfig.from_dict(data.get("battery", {}))
+    from scenarios.reports import atlas_report
     with _resumable(args, "atlas") as out:
         lib = A.run_atlas(base, out, sites=args.sites, magnitudes=args.magnitudes,
                           cohort=cohort, battery=battery, scheduler=scheduler_from_args(args),
                           workers=args.workers, progress=not args.quiet)
+        atlas_report(out, lib, command="mnpool atlas",
+                     config={"subject": base.to_dict(), "cohort": cohort.to_dict(), "battery": battery.to_dict(),
+                             "sites": [str(s) for s in lib.site.values[1:]], "magnitudes": args.magnitudes})
     print(f"mnpool atlas: {lib.sizes['site'] - 1} sites x {lib.sizes['magnitude']} magnitude(s) x "
           f"{lib.sizes['replicate']} subjects -> {args.out}/library.nc, atlas.png")
     return 0
@@ -255,11 +263,17 @@ def _add_infer(p: argparse.ArgumentParser) -> None:
           "and which measurement to add next", _add_infer)
 def run_infer(args: argparse.Namespace) -> int:
     """``mnpool infer --library L.nc --observed OBS.toml --out DIR``: writes ``posterior.nc``,
-    ``summary.txt``, ``posterior.png`` and ``information_gain.png``."""
+    ``summary.txt``, ``posterior.png``, ``information_gain.png`` and ``report.html``."""
     from scenarios import inference as I
+    from scenarios.reports import inference_report
+    from simulator.io import load_netcdf
     out = prepare_out(args)
     with staged_output(out, command="infer", overwrite=args.overwrite) as staging:
         I.run_inference(args.library, args.observed, staging, pairs=not args.no_pairs, seed=args.seed)
         summary = (staging / "summary.txt").read_text()
+        inference_report(staging, load_netcdf(staging / "posterior.nc"), command="mnpool infer",
+                         config={"library": str(Path(args.library).absolute()),
+                                 "observed": str(Path(args.observed).absolute()),
+                                 "pairs": not args.no_pairs, "seed": args.seed})
     print(summary + f"mnpool infer: wrote {out}")
     return 0

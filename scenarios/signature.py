@@ -17,7 +17,7 @@ import xarray as xr
 
 from scenarios.battery import MEASURES, UNIT_MEASURES, Measure
 
-__all__ = ["change", "signature", "summarize_signature", "comparison_table", "plot_signature"]
+__all__ = ["change", "signature", "summarize_signature", "comparison_rows", "comparison_table", "plot_signature"]
 
 
 def _paired_change(a: np.ndarray, b: np.ndarray, m: Measure) -> float:
@@ -140,23 +140,56 @@ def summarize_signature(sig: xr.Dataset) -> xr.Dataset:
     return sig
 
 
-def comparison_table(sig: xr.Dataset, published: Mapping[str, Mapping[str, Any]]) -> str:
-    """Simulated (mean [95 % CI], d_z) next to published changes, one measure per line."""
+def comparison_rows(sig: xr.Dataset, published: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Simulated change of every measure of the trained group next to its published change.
+
+    Parameters
+    ----------
+    sig
+        Signature (:func:`signature`); the ``train`` group is used (else the first group).
+    published
+        ``{measure: {"change": x, "sd": s, "note": ...}}`` in the measure's change unit.
+
+    Returns
+    -------
+    list of dict
+        One dict per measure, in the signature's order: ``measure``, ``change_unit``, ``mean``,
+        ``ci_low``, ``ci_high`` (95 % CI of the mean change), ``effect_size`` (Cohen's d_z),
+        ``n`` (subjects), and for published measures ``published_change``,
+        ``published_sd`` (NaN when not given), ``note`` and ``within``: whether the simulated
+        mean lies within published change ± SD (``None`` without an SD or a simulated mean).
+    """
     g = "train" if "train" in sig.group.values else str(sig.group.values[0])
     s = sig.sel(group=g)
+    rows = []
+    for m in sig.measure.values:
+        row: dict[str, Any] = {
+            "measure": str(m), "change_unit": str(sig.change_unit.sel(measure=m).item()),
+            **{k: float(s[k].sel(measure=m)) for k in ("ci_low", "ci_high", "effect_size")},
+            "mean": float(s.mean_change.sel(measure=m)), "n": int(s.n.sel(measure=m))}
+        pub = published.get(str(m))
+        if pub is not None:
+            change, sd = float(pub["change"]), float(pub["sd"]) if "sd" in pub else float("nan")
+            row.update(published_change=change, published_sd=sd, note=str(pub.get("note", "")),
+                       within=None if not (np.isfinite(sd) and np.isfinite(row["mean"]))
+                       else bool(abs(row["mean"] - change) <= sd))
+        rows.append(row)
+    return rows
+
+
+def comparison_table(sig: xr.Dataset, published: Mapping[str, Mapping[str, Any]]) -> str:
+    """Simulated (mean [95 % CI], d_z) next to published changes, one measure per line
+    (the numbers of :func:`comparison_rows`; measures without a simulated change are left out)."""
     lines = [f"{'measure':<24} {'unit':>8} {'simulated':>26} {'d_z':>6}   published",
              "-" * 86]
-    for m in sig.measure.values:
-        mean = float(s.mean_change.sel(measure=m))
-        if not np.isfinite(mean):
+    for r in comparison_rows(sig, published):
+        if not np.isfinite(r["mean"]):
             continue
-        ci = f"{mean:+.2f} [{float(s.ci_low.sel(measure=m)):+.2f}, {float(s.ci_high.sel(measure=m)):+.2f}]"
-        d = float(s.effect_size.sel(measure=m))
-        pub = published.get(str(m))
-        ptext = "" if pub is None else f"{float(pub['change']):+.2f}" + (
-            f" ± {float(pub['sd']):.2f}" if "sd" in pub else "") + (f"  ({pub['note']})" if "note" in pub else "")
-        lines.append(f"{m:<24} {str(sig.change_unit.sel(measure=m).item()):>8} {ci:>26} "
-                     f"{d:>6.2f}   {ptext}")
+        ci = f"{r['mean']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+        ptext = "" if "published_change" not in r else f"{r['published_change']:+.2f}" + (
+            f" ± {r['published_sd']:.2f}" if np.isfinite(r["published_sd"]) else "") + (
+            f"  ({r['note']})" if r["note"] else "")
+        lines.append(f"{r['measure']:<24} {r['change_unit']:>8} {ci:>26} {r['effect_size']:>6.2f}   {ptext}")
     return "\n".join(lines)
 
 

@@ -28,7 +28,8 @@ import xarray as xr
 
 from scenarios import cohort as C
 from scenarios.battery import MEASURES, UNIT_MEASURES, BatteryConfig, Measure, battery_task, run_battery
-from scenarios.signature import change, comparison_table, plot_signature, signature, summarize_signature
+from scenarios.signature import (change, comparison_rows, comparison_table, plot_signature, signature,
+                                 summarize_signature)
 from scenarios.tasks import Task, run_tasks, task_id
 from simulator.config import ConfigError, load_toml
 from simulator.simulation import SimulationConfig
@@ -36,7 +37,8 @@ from simulator.sites import apply_adaptation
 
 __all__ = ["Measure", "MEASURES", "UNIT_MEASURES", "BatteryConfig", "run_battery", "battery_task", "change",
            "TrainingScenario", "load_scenario", "session_tasks", "run_training", "signature",
-           "summarize_signature", "comparison_table", "plot_signature", "LIBRARY", "FUNCTION"]
+           "summarize_signature", "comparison_rows", "comparison_table", "plot_signature", "LIBRARY",
+           "FUNCTION"]
 
 #: Folder of the published scenario files.
 LIBRARY = Path(__file__).with_name("library")

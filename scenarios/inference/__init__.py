@@ -33,10 +33,11 @@ from scenarios.inference.figures import plot_confusion, plot_information_gain, p
 from scenarios.inference.likelihood import PREDICTIVE_ALPHA, PosteriorPredictiveWarning
 from scenarios.inference.observation import (CONTROL, LIBRARY_DIMS, PAIR_SEP, Observation, check_library,
                                              load_observation, replicate_sd)
-from scenarios.inference.posterior import InferenceResult, infer
+from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive, site_table
 from scenarios.inference.report import run_inference
 
 __all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "InferenceResult", "load_observation",
            "check_library", "replicate_sd", "infer", "confusion_matrix",
            "expected_information_gain", "plot_posterior", "plot_confusion",
-           "plot_information_gain", "run_inference", "PREDICTIVE_ALPHA", "PosteriorPredictiveWarning"]
+           "plot_information_gain", "run_inference", "PREDICTIVE_ALPHA", "PosteriorPredictiveWarning",
+           "posterior_predictive", "site_table"]

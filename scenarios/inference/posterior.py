@@ -23,7 +23,7 @@ from scenarios.inference.likelihood import (PREDICTIVE_ALPHA, PosteriorPredictiv
 from scenarios.inference.observation import CONTROL, PAIR_SEP, Observation, check_library
 from simulator.config import ConfigError
 
-__all__ = ["InferenceResult", "infer"]
+__all__ = ["InferenceResult", "infer", "site_table", "posterior_predictive"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,26 +118,20 @@ class InferenceResult:
                          f"{self.settings.get('predictive_nearest')}, predictive p = {p:.2g})")
         lines += ["", f"{'site':<28}{'posterior':>10}{'MAP magnitude':>15}{'E[magnitude]':>14}"
                  + (f"{'bootstrap 90 %':>18}" if self.site_posterior_interval is not None else "")]
-        order = np.argsort(-self.site_posterior.values, kind="stable")
-        for i in order[:top]:
-            site = str(self.site_posterior.site.values[i])
+        rows = site_table(self.site_posterior, self.magnitude_posterior)
+        for site, p, map_mag, mean_mag in rows[:top]:
             if self.site_posterior_interval is not None:
                 lo, hi = self.site_posterior_interval.sel(site=site).values
                 interval = f"{f'{lo:.3f}-{hi:.3f}':>18}"
             else:
                 interval = ""
-            mp = self.magnitude_posterior.sel(site=site)
-            ok = np.isfinite(mp.values)
-            mags = mp.magnitude.values[ok]
-            w = mp.values[ok]
             if site == CONTROL:  # no adaptation: its magnitude grid carries no meaning
-                lines.append(f"{site:<28}{float(self.site_posterior[i]):>10.3f}{'-':>15}{'-':>14}{interval}")
+                lines.append(f"{site:<28}{p:>10.3f}{'-':>15}{'-':>14}{interval}")
                 continue
-            lines.append(f"{site:<28}{float(self.site_posterior[i]):>10.3f}"
-                         f"{mags[np.argmax(w)]:>15g}{float(np.sum(w * mags)):>14.3g}{interval}")
-        if len(order) > top:
-            rest = float(self.site_posterior.values[order[top:]].sum())
-            lines.append(f"{f'({len(order) - top} more)':<28}{rest:>10.3f}")
+            lines.append(f"{site:<28}{p:>10.3f}{map_mag:>15g}{mean_mag:>14.3g}{interval}")
+        if len(rows) > top:
+            rest = float(sum(r[1] for r in rows[top:]))
+            lines.append(f"{f'({len(rows) - top} more)':<28}{rest:>10.3f}")
         if self.posterior is not None:
             lines += ["", "Singles and pairs (pairs assume the single-site changes add):",
                       f"{'hypothesis':<52}{'posterior':>10}"]
@@ -147,6 +141,81 @@ class InferenceResult:
             total = float(self.pair_posterior.sum()) if self.pair_posterior is not None else 0.0
             lines.append(f"{'(all pairs together)':<52}{total:>10.3f}")
         return "\n".join(lines) + "\n"
+
+
+def site_table(site_posterior: xr.DataArray, magnitude_posterior: xr.DataArray
+               ) -> list[tuple[str, float, float, float]]:
+    """Sites by decreasing posterior, with the magnitude each most probably had.
+
+    Parameters
+    ----------
+    site_posterior
+        ``(site,)`` posterior probability (:attr:`InferenceResult.site_posterior`).
+    magnitude_posterior
+        ``(site, magnitude)`` posterior over the magnitude given the site.
+
+    Returns
+    -------
+    list of tuple
+        ``(site, posterior, MAP magnitude, posterior mean magnitude)`` per site, most probable
+        first (ties keep the library's order); magnitudes are relative changes, NaN for
+        ``control``, whose magnitude grid carries no meaning.
+    """
+    rows = []
+    for i in np.argsort(-site_posterior.values, kind="stable"):
+        site = str(site_posterior.site.values[i])
+        mp = magnitude_posterior.sel(site=site)
+        ok = np.isfinite(mp.values)
+        mags, w = mp.magnitude.values[ok], mp.values[ok]
+        if site == CONTROL or not ok.any():
+            rows.append((site, float(site_posterior[i]), float("nan"), float("nan")))
+        else:
+            rows.append((site, float(site_posterior[i]), float(mags[np.argmax(w)]), float(np.sum(w * mags))))
+    return rows
+
+
+def posterior_predictive(library: xr.Dataset | xr.DataArray, result: InferenceResult,
+                         site: str | None = None) -> xr.Dataset:
+    """Posterior predictive distribution of the observed changes given one site.
+
+    Under the synthetic likelihood of :func:`infer` an observation from cell (site ``s``,
+    magnitude ``m``) is normal with the cell's replicate mean and variance plus the observation's
+    own variance; mixing the cells of ``s`` with the magnitude posterior gives, per measure, the
+    predictive mean ``sum_m w_m mu_m`` and variance ``sum_m w_m (var_m + sd**2 + mu_m**2) -
+    mean**2`` (Gelman, Meng & Stern 1996, Stat Sinica 6:733).
+
+    Parameters
+    ----------
+    library
+        The reference library the result was computed from.
+    result
+        The posterior (:func:`infer`).
+    site
+        The site (default: the most probable single site, :attr:`InferenceResult.map_site`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``measure`` (the observation's): ``predictive_mean``, ``predictive_sd`` (the
+        measures' change units) and ``predictive_z = (observed - mean) / sd``; attr ``site``.
+    """
+    site = result.map_site if site is None else str(site)
+    da, y, var = _prepare(library, result.observation)
+    shrinkage = result.settings.get("shrinkage", "auto")
+    stats = _cell_stats(da.values, shrinkage, da)
+    i = [str(s) for s in da.site.values].index(site)
+    w = np.nan_to_num(result.magnitude_posterior.sel(site=site).values)[:, None]   # (M, 1)
+    mu = np.nan_to_num(stats.mean[i])                                               # (M, p)
+    cell_var = np.einsum("mii->mi", stats.cov[i]) + var
+    mean = (w * mu).sum(0)
+    sd = np.sqrt(np.maximum((w * (cell_var + mu ** 2)).sum(0) - mean ** 2, 0.0))
+    coords = {"measure": list(result.measures)}
+    return xr.Dataset(
+        {"predictive_mean": ("measure", mean, {"long_name": f"posterior predictive mean change given {site}"}),
+         "predictive_sd": ("measure", sd, {"long_name": f"posterior predictive SD of the change given {site}"}),
+         "predictive_z": ("measure", (y - mean) / sd,
+                          {"long_name": "observed minus predictive mean, in predictive SDs", "units": "1"})},
+        coords=coords, attrs={"site": site})
 
 
 def _prepare(library: xr.Dataset | xr.DataArray, observation: Observation) -> tuple[xr.DataArray, np.ndarray, np.ndarray]:

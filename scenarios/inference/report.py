@@ -10,7 +10,7 @@ from pathlib import Path
 from scenarios.inference.design import expected_information_gain
 from scenarios.inference.figures import plot_information_gain, plot_posterior
 from scenarios.inference.observation import load_observation
-from scenarios.inference.posterior import infer
+from scenarios.inference.posterior import infer, posterior_predictive
 
 __all__ = ["run_inference"]
 
@@ -22,7 +22,8 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
 
     Loads the library (NetCDF written by :func:`simulator.io.save_netcdf`) and the observation
     (:func:`load_observation`), runs :func:`infer` and :func:`expected_information_gain`, and
-    writes into ``out_dir``: ``posterior.nc`` (the result Dataset plus ``information_gain``),
+    writes into ``out_dir``: ``posterior.nc`` (the result Dataset plus ``information_gain`` and
+    the posterior predictive of the most probable site, :func:`posterior_predictive`),
     ``summary.txt``, ``posterior.png`` and ``information_gain.png``. Every input is checked and
     every result computed before the first file is written; each file is written atomically.
 
@@ -61,6 +62,10 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
     eig = expected_information_gain(library, observation, n_samples=n_samples, seed=seed)
     ds = result.to_dataset()
     ds["information_gain"] = eig.rename(measure="candidate")
+    predictive = posterior_predictive(library, result)
+    for name in predictive.data_vars:
+        ds[name] = predictive[name]
+    ds.attrs["predictive_site"] = predictive.attrs["site"]
     ds.attrs["library"] = str(lib_path)
     ds.attrs["seed"] = int(seed)
     text = result.summary()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scenarios.cli import main
+from tests.report_html import close, number, read_report
 
 
 def test_bad_config_value_exits_2_and_writes_nothing(tmp_path, capsys):
@@ -72,12 +73,44 @@ def test_infer_cli_on_the_shipped_atlas(tmp_path, capsys):
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "reticulospinal_motoneuron" in text.split("\n")[3]  # MAP site: startle is its private measure
-    for name in ("posterior.nc", "summary.txt", "posterior.png", "information_gain.png"):
+    for name in ("posterior.nc", "summary.txt", "posterior.png", "information_gain.png", "report.html"):
         assert (out / name).is_file()
+    _check_infer_report(out)
+    from tests.simulator.test_report import CHROMIUM, render
+    if CHROMIUM is not None:  # and it renders, every figure loaded, in a real browser
+        dom, log = render(out / "report.html", tmp_path)
+        assert 'data-images-loaded="2/2"' in dom, log[-2000:]
     obs.write_text("[measures.grip]\nchange = 1.0\nsd = 1.0\n")
     assert main(["infer", "--library", str(LIBRARY / "reference_atlas.nc"), "--observed", str(obs),
                  "--out", str(tmp_path / "bad")]) == 2
     assert "grip" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def _check_infer_report(out):
+    """report.html shows the observation beside the posterior predictive of the best site and the
+    top sites, with the numbers of posterior.nc, and both figures decode."""
+    from scenarios.inference import site_table
+    from simulator.io import load_netcdf
+    post = load_netcdf(out / "posterior.nc")
+    page = read_report(out / "report.html")
+    assert page.title == "mnpool infer" and len(page.figures) == 2
+    assert all(f.ndim == 3 and min(f.shape[:2]) > 100 for f in page.figures)
+    assert {"posterior.nc", "summary.txt"} <= set(page.links)
+    best = post.attrs["predictive_site"]
+    assert best == post.attrs["map_site"] == "reticulospinal_motoneuron"
+    rows = page.table(f"Observation and posterior predictive given {best}")
+    assert [r["measure"] for r in rows] == ["mvc", "startle"]
+    for r in rows:
+        m = r["measure"]
+        for column, var in (("observed change", "observed_change"), ("observed SD", "observed_sd"),
+                            ("predicted mean", "predictive_mean"), ("predictive SD", "predictive_sd")):
+            assert close(r[column], float(post[var].sel(measure=m))), (m, column)
+    # the observation (3.7 ± 1 %, 60 ± 10 %) lies well inside the best site's predictive
+    assert all(abs(number(r["z = (observed - predicted) / SD"])) < 2 for r in rows)
+    sites = page.table("Sites by posterior probability")
+    expected = site_table(post.site_posterior, post.magnitude_posterior)[:len(sites)]
+    assert [r["site"] for r in sites] == [e[0] for e in expected]
+    assert all(close(r["posterior"], e[1]) and close(r["MAP magnitude"], e[2]) for r, e in zip(sites, expected))
 
 
 def test_train_cli_rejects_bad_scenarios_before_work(tmp_path, capsys):

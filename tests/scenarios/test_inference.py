@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 from scenarios.inference import (Observation, check_library, confusion_matrix,
                                  expected_information_gain, infer, load_observation,
                                  plot_confusion, plot_information_gain, plot_posterior,
-                                 replicate_sd, run_inference)
+                                 posterior_predictive, replicate_sd, run_inference, site_table)
 from simulator.config import ConfigError
 
 MEASURES = ["mvc_pct", "vmax_ratio", "h_rest_ratio", "mep_ratio", "delta_f_pps", "silent_period_ms"]
@@ -360,6 +360,38 @@ def test_run_inference_writes_nothing_on_bad_input(lib, tmp_path):
     with pytest.raises(ConfigError, match="missing.nc: no such reference library"):
         run_inference(tmp_path / "missing.nc", bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_posterior_predictive_mixes_the_sites_cells(lib):
+    """Per measure: mean and variance of the mixture, over the magnitude posterior, of normals
+    with each cell's replicate mean and variance plus the observation's variance."""
+    ds, mean = lib
+    obs = observe(mean, "ia_monosynaptic", 1, measures=["vmax_ratio", "h_rest_ratio", "mvc_pct"])
+    res = infer(ds, obs, pairs=False)
+    pred = posterior_predictive(ds, res)
+    assert pred.attrs["site"] == res.map_site == "ia_monosynaptic"
+    x = ds["change"].sel(site="ia_monosynaptic", measure=list(obs.measures)).values   # (M, R, p)
+    w = res.magnitude_posterior.sel(site="ia_monosynaptic").values[:, None]
+    var = x.var(axis=1, ddof=1) + np.array([obs.sd[m] for m in obs.measures]) ** 2
+    mu = x.mean(axis=1)
+    m = (w * mu).sum(0)
+    np.testing.assert_allclose(pred.predictive_mean.values, m, rtol=1e-10)
+    np.testing.assert_allclose(pred.predictive_sd.values, np.sqrt((w * (var + mu ** 2)).sum(0) - m ** 2), rtol=1e-8)
+    y = np.array([obs.change[k] for k in obs.measures])
+    assert np.all(np.abs(pred.predictive_z.values) < 3)  # the true site explains its own signature
+    # a wrong site predicts the observation badly
+    far = posterior_predictive(ds, res, site="monoaminergic")
+    assert np.max(np.abs((y - far.predictive_mean.values) / far.predictive_sd.values)) > 3
+
+
+def test_site_table_orders_sites_and_gives_their_magnitudes(lib):
+    ds, mean = lib
+    res = infer(ds, observe(mean, "monoaminergic", 2), pairs=False)
+    rows = site_table(res.site_posterior, res.magnitude_posterior)
+    assert [r[0] for r in rows][0] == "monoaminergic" and rows[0][2] == MAGNITUDES[2]
+    assert [r[1] for r in rows] == sorted(res.site_posterior.values, reverse=True)
+    assert np.isnan(dict((r[0], r[2]) for r in rows)["control"])
+    assert res.summary().splitlines()[3].split()[0] == rows[0][0]  # summary.txt lists the same order
 
 
 def test_bootstrap_interval_brackets_the_posterior(lib):

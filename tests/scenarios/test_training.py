@@ -100,12 +100,44 @@ def test_signature_summary_statistics():
     assert int(mvc.n) == 4
     table = T.comparison_table(sig, {"mvc": {"change": 14.1, "sd": 2.0}})
     assert "+25.00" in table and "+14.10" in table
+    (row,) = [r for r in T.comparison_rows(sig, {"mvc": {"change": 14.1, "sd": 2.0}}) if r["measure"] == "mvc"]
+    assert row["mean"] == pytest.approx(25.0) and row["published_sd"] == 2.0
+    assert row["within"] is False  # 25 lies outside 14.1 ± 2
+    (row,) = [r for r in T.comparison_rows(sig, {"mvc": {"change": 24.0, "sd": 2.0}}) if r["measure"] == "mvc"]
+    assert row["within"] is True
 
 
 # ----------------------------------------------------------------------------- runs
-def test_training_run_streams_sessions_and_reruns_skip(tmp_path):
-    s = _scenario()
-    sig = T.run_training(s, tmp_path / "out", scheduler="serial", progress=False)
+def _toml(tmp_path, name, data):
+    from simulator.commands import _to_toml
+    path = tmp_path / name
+    path.write_text(_to_toml(data))
+    return str(path)
+
+
+# published values that the tiny run matches (MVC), misses (recruitment threshold) or cannot be
+# judged against (discharge rate: no SD), for the report's "within" column
+TINY_PUBLISHED = {"mvc": {"change": 30.0, "sd": 5.0, "note": "hypertrophy alone"},
+                  "recruitment_threshold": {"change": 20.0, "sd": 2.0}, "discharge_rate": {"change": 1.0}}
+
+
+def test_training_run_streams_sessions_and_reruns_skip(tmp_path, capsys):
+    from scenarios.cli import main
+    scenario = _toml(tmp_path, "tiny.toml", {"name": "tiny", "adaptation": {"muscle_hypertrophy": 0.3},
+                                             "subject": TINY_SUBJECT, "cohort": QUIET_COHORT,
+                                             "battery": TINY_BATTERY, "published": TINY_PUBLISHED})
+    out = tmp_path / "out"
+    assert main(["train", scenario, "--out", str(out), "--serial", "--quiet"]) == 0
+    assert "+30.00 ± 5.00" in capsys.readouterr().out
+    for name in ("signature.nc", "signature.png", "comparison.txt", "failures.json", "report.html"):
+        assert (out / name).is_file()
+    files = sorted((out / "tasks").glob("*.nc"))
+    assert len(files) == 4
+    stamp = [f.stat().st_mtime_ns for f in files]
+    # the same scenario run again from Python skips every finished session
+    s = T.load_scenario(scenario)
+    sig = T.run_training(s, out, scheduler="serial", progress=False)
+    assert [f.stat().st_mtime_ns for f in files] == stamp
     assert sig.sizes["subject"] == 2 and list(sig.group.values) == ["train"]
     mvc = sig.sel(group="train", measure="mvc")
     # hypertrophy of 30 %: every twitch is 30 % larger, so MVC rises by 30 % in every subject
@@ -120,21 +152,46 @@ def test_training_run_streams_sessions_and_reruns_skip(tmp_path):
         assert float(mvc.effect_size) > 3
     # relative thresholds do not move with a purely peripheral change
     assert abs(float(sig.mean_change.sel(group="train", measure="recruitment_threshold"))) < 10.0
-    for name in ("signature.nc", "signature.png", "comparison.txt", "failures.json"):
-        assert (tmp_path / "out" / name).is_file()
-    files = sorted((tmp_path / "out" / "tasks").glob("*.nc"))
-    assert len(files) == 4
-    stamp = [f.stat().st_mtime_ns for f in files]
-    T.run_training(s, tmp_path / "out", scheduler="serial", progress=False)
-    assert [f.stat().st_mtime_ns for f in files] == stamp
+    _check_training_report(out, sig)
+
+
+def _check_training_report(out, sig):
+    """report.html: the published block beside the signature's numbers, and the figure."""
+    from tests.report_html import close, read_report
+    page = read_report(out / "report.html")
+    assert page.title == "mnpool train tiny" and len(page.figures) == 1
+    assert {"signature.nc", "comparison.txt"} <= set(page.links)
+    rows = page.table("Simulated vs published change")
+    assert [r["measure"] for r in rows] == [m for m in sig.measure.values if m in TINY_PUBLISHED]
+    s = sig.sel(group="train")
+    for r in rows:
+        m, pub = r["measure"], TINY_PUBLISHED[r["measure"]]
+        mean = float(s.mean_change.sel(measure=m))
+        assert close(r["published change"], pub["change"]) and close(r["published SD"], pub.get("sd", np.nan))
+        for column, var in (("simulated mean change", "mean_change"), ("95 % CI low", "ci_low"),
+                            ("95 % CI high", "ci_high"), ("effect size d_z", "effect_size")):
+            assert close(r[column], float(s[var].sel(measure=m))), (m, column)
+        within = "n/a" if "sd" not in pub else ("yes" if abs(mean - pub["change"]) <= pub["sd"] else "no")
+        assert r["within published ± SD"] == within, m
+    assert [r["within published ± SD"] for r in rows] == ["yes", "no", "n/a"]
+    every = page.table("Every simulated change")
+    assert len(every) == int(np.isfinite(s.mean_change.values).sum())
 
 
 def test_atlas_library_matches_the_inference_contract(tmp_path):
     from scenarios import inference as I
+    from scenarios.cli import main
     base = T.load_scenario({"adaptation": {"monoaminergic": 0.1}, "subject": TINY_SUBJECT}).subject
-    lib = A.run_atlas(base, tmp_path, sites=["muscle_hypertrophy", "monoaminergic"], magnitudes=(0.3,),
+    config = _toml(tmp_path, "atlas.toml", {**TINY_SUBJECT, "cohort": QUIET_COHORT, "battery": TINY_BATTERY})
+    out = tmp_path / "atlas"
+    assert main(["atlas", "--config", config, "--out", str(out), "--sites", "muscle_hypertrophy",
+                 "monoaminergic", "--magnitudes", "0.3", "--subjects", "2", "--serial", "--quiet"]) == 0
+    stamp = [f.stat().st_mtime_ns for f in sorted((out / "tasks").glob("*.nc"))]
+    # the same atlas from Python: every session is already done
+    lib = A.run_atlas(base, out, sites=["muscle_hypertrophy", "monoaminergic"], magnitudes=(0.3,),
                       cohort=C.CohortConfig(**QUIET_COHORT), battery=T.BatteryConfig(**TINY_BATTERY),
                       scheduler="serial", progress=False)
+    assert [f.stat().st_mtime_ns for f in sorted((out / "tasks").glob("*.nc"))] == stamp
     assert list(lib.site.values) == ["control", "muscle_hypertrophy", "monoaminergic"]
     I.check_library(lib, measures=["mvc", "recruitment_threshold"])
     ch = lib["change"].sel(magnitude=0.3, measure="mvc")
@@ -142,9 +199,24 @@ def test_atlas_library_matches_the_inference_contract(tmp_path):
     assert abs(float(ch.sel(site="control").mean())) < 3.0
     z = A.standardised(lib)
     assert z.dims == ("site", "magnitude", "measure")
-    assert (tmp_path / "atlas.png").is_file() and (tmp_path / "library.nc").is_file()
+    assert (out / "atlas.png").is_file() and (out / "library.nc").is_file()
+    _check_atlas_report(out, lib)
     with pytest.raises(ConfigError, match="unknown site"):
         A.run_atlas(base, tmp_path / "x", sites=["nowhere"], scheduler="serial", progress=False)
+
+
+def _check_atlas_report(out, lib):
+    """report.html: the sites x magnitudes table of MVC change and the heatmap."""
+    from tests.report_html import close, read_report
+    page = read_report(out / "report.html")
+    assert page.title == "mnpool atlas" and len(page.figures) == 1  # 2 subjects: no confusion matrix
+    assert "library.nc" in page.links
+    rows = page.table("MVC change (%) by site and magnitude")
+    assert [r["site"] for r in rows] == list(lib.site.values)
+    mvc = lib["change"].sel(measure="mvc", magnitude=0.3)
+    for r in rows:
+        assert close(r["mean at +30 %"], float(mvc.sel(site=r["site"]).mean())), r
+        assert close(r["SD at +30 %"], float(mvc.sel(site=r["site"]).std(ddof=1))), r
 
 
 # ----------------------------------------------------------------------------- the shipped atlas
