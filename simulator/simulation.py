@@ -36,6 +36,7 @@ from .inputs.reticulospinal import ReticulospinalConfig
 from .inputs.stimulation import CortexConfig, NerveConfig, Stimulus
 from .models.interneurons import InterneuronConfig
 from .models.motoneuron import MotoneuronConfig, passive_properties
+from .models import muscle
 from .models.muscle import MuscleConfig
 from .models.pool import PoolConfig, unit_properties
 from .network import STIM_ARRAYS, Structure
@@ -119,6 +120,8 @@ def unit_table(cfg: SimulationConfig) -> dict[str, np.ndarray]:
     props["g_ia"] = afferent.monosynaptic_conductance(props["input_conductance_us"], cfg.afferent)
     props["ia_epsp_conductance_us"] = props["g_ia"] * 1e6
     props["twitch_n"] = props["twitch_n"] * cfg.muscle.twitch_scale
+    props.update(muscle.unit_parameters(props["twitch_n"], props["contraction_time_ms"] * 1e-3,
+                                        cfg.muscle))
     # motor axons: stimulation thresholds (the subject's own draw) and conduction times from
     # the nerve stimulation site to the soma and to the muscle (+ neuromuscular delay)
     nerve = cfg.nerve
@@ -236,8 +239,8 @@ def _values(cfg: SimulationConfig, structure: Structure, props: dict[str, np.nda
         "drive.TAU_RC": cfg.interneurons.renshaw_tau_ms * 1e-3,
         "drive.TAU_MONO": cfg.neuromodulation.tau_s,
         "mn.rst_w": props["rst_weight"],
-        "mn.P_twitch": props["twitch_n"],
-        "mn.T_twitch": props["contraction_time_ms"] * 1e-3,
+        **{f"mn.{k}": props[k] for k in ("A_xb", "tau_ca", "tau_f1", "tau_f2")},
+        **{f"mn.{k}": v for k, v in muscle.shared_constants(cfg.muscle).items()},
         "mn.NOISE_SD": cfg.drive.independent_sd,
         "mn.E_INH": mn.e_inh_mv * 1e-3,
         "mn.v_s": np.full(n, mn.e_leak_mv * 1e-3),
@@ -478,6 +481,7 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         data_vars[name] = ("unit", np.asarray(props[name]), {"units": unit})
     data_vars["ia_epsp_conductance_us"] = ("unit", props["ia_epsp_conductance_us"], {"units": "uS"})
     data_vars["rst_weight"] = ("unit", props["rst_weight"], {"units": "1"})
+    data_vars["tetanic_force"] = ("unit", props["tetanic_n"], {"units": "N", "long_name": "unit force at high rates"})
     data_vars["reflex_latency_ms"] = ("unit", props["reflex_latency_ms"], {"units": "ms"})
     coords: dict[str, Any] = {"time": ("time", res.t, {"units": "s"}),
                               "unit": ("unit", np.arange(cfg.pool.n_units)),
