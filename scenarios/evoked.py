@@ -12,7 +12,9 @@ sweeps.
 =================  ==========================================================================
 ``h_reflex``       H and M recruitment curves (Hmax/Mmax, H latency), at rest or during a contraction
 ``v_wave``         supramaximal nerve stimulus during MVC: V/Msup, and voluntary activation by
-                   twitch interpolation (Merton 1954; resting twitch from a rest trial)
+                   twitch interpolation as labs measure it (Merton 1954; Gandevia 2001): stimulus
+                   on the force plateau, sham trials for the estimator's bias, resting twitch
+                   1.5 s after the contraction
 ``mep``            TMS recruitment curve: MEP/Mmax vs intensity, latency, resting motor threshold
 ``sici``           paired-pulse TMS: conditioned/test MEP vs inter-stimulus interval (SICI, ICF)
 ``silent_period``  cortical silent period during a contraction
@@ -65,7 +67,16 @@ class HReflexProtocol(Config):
 @dataclasses.dataclass(frozen=True)
 class VWaveProtocol(Config):
     """Supramaximal nerve stimulus during maximal (or any) contraction (Upton et al. 1971;
-    Aagaard et al. 2002): V-wave, superimposed M-wave and twitch interpolation."""
+    Aagaard et al. 2002): V-wave, superimposed M-wave and twitch interpolation.
+
+    Twitch interpolation follows the lab protocol (Gandevia 2001 Physiol Rev 81:1725; Todd et
+    al. 2003 J Physiol 551:661): the stimulus comes once force has plateaued (``plateau_s``
+    into the contraction); ``repeats`` sham contractions without the stimulus, measured the
+    same way, give the bias of the estimator (force fluctuations alone make a positive
+    "twitch"); each sham contraction is followed by rest and a stimulus ``rest_delay_s`` after
+    it, the resting twitch of a muscle potentiated by the contraction.
+    ``VA = (1 - (SIT - sham) / RT) x 100``.
+    """
 
     section = "v_wave"
     intensity_ma: float = param(40.0, lo=0.0, hi=200.0, unit="mA", doc="supramaximal intensity")
@@ -73,6 +84,11 @@ class VWaveProtocol(Config):
     repeats: int = param(3, lo=1, hi=50)
     post_s: float = param(0.25, lo=0.15, hi=1.0, unit="s",
                           doc="recording after the stimulus (covers the superimposed twitch)")
+    plateau_s: float = param(2.0, lo=1.0, hi=10.0, unit="s", doc=(
+        "contraction before the superimposed stimulus (force has plateaued)"))
+    rest_delay_s: float = param(1.5, lo=0.5, hi=10.0, unit="s", doc=(
+        "rest between the end of a contraction and the resting-twitch stimulus (1-2 s in "
+        "Gandevia 2001)"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,12 +180,16 @@ class Session:
         self.axon_thresholds_ma = props["nerve_threshold_ma"]
         self.mmax_mv: dict[tuple[float, int], float] = {}
 
-    def trial(self, stimulus: Stimulus, *, background_pct: float, duration_s: float,
-              repeat: int) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
-        """Run one trial; return EMG time [s], bipolar EMG [mV] and the activity Dataset."""
+    def trial(self, stimulus: Stimulus | None, *, background_pct: float, duration_s: float,
+              repeat: int, relax_at_s: float | None = None) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
+        """Run one trial; return EMG time [s], bipolar EMG [mV] and the activity Dataset.
+
+        The contraction lasts the whole trial, or until ``relax_at_s`` [s] followed by rest.
+        """
         level = 100.0 * float(self.calibration.excitation_for(background_pct / 100.0)) if background_pct else 0.0
+        hold = duration_s if relax_at_s is None else relax_at_s
         task = TaskConfig(shape="constant", control="excitation", level=min(level, 100.0), rest_s=0.0,
-                          plateau_s=duration_s, rest_after_s=0.0)
+                          plateau_s=hold, rest_after_s=duration_s - hold)
         ds = self.simulator(self.subject.replace(task=task), stimulus=stimulus, trial=repeat,
                             calibration=self.calibration)
         if self._templates is None:
@@ -280,31 +300,53 @@ def _h_reflex(session: Session, p: HReflexProtocol) -> xr.Dataset:
 
 
 def _v_wave(session: Session, p: VWaveProtocol) -> xr.Dataset:
-    pre = _pre_s(p.level_pct)
+    pre = p.plateau_s if p.level_pct > 0 else REST_PRE_S
     duration = pre + p.post_s
-    _check_budget("v_wave", 2 * p.repeats, duration)
+    rest_s = pre + p.rest_delay_s  # resting-twitch stimulus, in the sham trial
+    sham_duration = rest_s + p.post_s
+    _check_budget("v_wave", 3 * p.repeats, (2 * duration + sham_duration) / 3)
     stim = Stimulus(nerve_time_s=pre, nerve_ma=p.intensity_ma)
     t, mean, runs = _average(session, [stim], background_pct=p.level_pct, duration_s=duration,
                              repeats=p.repeats)
     t_rest, mean_rest, runs_rest = _average(session, [Stimulus(nerve_time_s=REST_PRE_S, nerve_ma=p.intensity_ma)],
                                             background_pct=0.0, duration_s=REST_PRE_S + p.post_s,
                                             repeats=p.repeats)
+    # sham contractions (no stimulus at ``pre``), then rest and the potentiated resting twitch
+    shams = [session.trial(Stimulus(nerve_time_s=rest_s, nerve_ma=p.intensity_ma),
+                           background_pct=p.level_pct, duration_s=sham_duration, repeat=p.repeats + r,
+                           relax_at_s=pre + p.post_s)[2] for r in range(p.repeats)]
     msup = evoked.peak_to_peak(t, mean[0], *session.m_window(pre))
     v = evoked.peak_to_peak(t, mean[0], *session.reflex_window(pre))
     mmax_rest = evoked.peak_to_peak(t_rest, mean_rest[0], *session.m_window(REST_PRE_S))
     v_rest = evoked.peak_to_peak(t_rest, mean_rest[0], *session.reflex_window(REST_PRE_S))
-    sit = float(np.mean([_twitch(ds, pre, p.post_s) for ds in runs[0]]))
-    rt = float(np.mean([_twitch(ds, REST_PRE_S, p.post_s) for ds in runs_rest[0]]))
+    sit_trials = np.array([_twitch(ds, pre, p.post_s) for ds in runs[0]])
+    sham_trials = np.array([_twitch(ds, pre, p.post_s) for ds in shams])
+    rt_trials = np.array([_twitch(ds, rest_s, p.post_s) for ds in shams])
+    sit, sham, rt = float(sit_trials.mean()), float(sham_trials.mean()), float(rt_trials.mean())
+    unpotentiated = float(np.mean([_twitch(ds, REST_PRE_S, p.post_s) for ds in runs_rest[0]]))
+
+    def va(twitch: float) -> float:
+        return measures.voluntary_activation(max(twitch, 0.0), rt) if rt > 0 else np.nan
+
     ds = xr.Dataset({
         "v_wave": ((), v, {"units": "mV"}),
         "m_sup": ((), msup, {"units": "mV", "long_name": "superimposed M-wave"}),
         "v_msup": ((), v / msup if msup > 0 else np.nan, {"units": "1"}),
         "v_rest_mmax": ((), v_rest / mmax_rest if mmax_rest > 0 else np.nan, {"units": "1",
                         "long_name": "V/Mmax of the same stimulus at rest (collision: ~0)"}),
-        "superimposed_twitch": ((), sit, {"units": "N"}),
-        "resting_twitch": ((), rt, {"units": "N"}),
-        "voluntary_activation": ((), measures.voluntary_activation(max(sit, 0.0), rt) if rt > 0 else np.nan,
-                                 {"units": "%", "long_name": "twitch interpolation (Merton 1954)"}),
+        "superimposed_twitch": ((), sit, {"units": "N", "long_name": "force increment after the "
+                                          "stimulus at the plateau, mean of trials"}),
+        "sham_twitch": ((), sham, {"units": "N", "long_name": "the same measure in sham trials "
+                                   "without stimulus (bias of the estimator)"}),
+        "resting_twitch": ((), rt, {"units": "N", "long_name": f"twitch {p.rest_delay_s:g} s after "
+                                    "the contraction (potentiated)"}),
+        "resting_twitch_unpotentiated": ((), unpotentiated, {"units": "N",
+                                         "long_name": "twitch of the rested muscle"}),
+        "superimposed_twitch_trials": ("trial", sit_trials, {"units": "N"}),
+        "voluntary_activation": ((), va(sit - sham), {
+            "units": "%", "long_name": "twitch interpolation (Merton 1954), sham-corrected"}),
+        "voluntary_activation_uncorrected": ((), va(sit), {
+            "units": "%", "long_name": "twitch interpolation without the sham correction"}),
     })
     _traces(ds, t, mean, pre, "condition", [p.level_pct], 0.06)
     return ds

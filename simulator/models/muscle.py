@@ -20,7 +20,8 @@ the steady force is below ``A (τ_1 + τ_2)``, the unit's tetanic force, at any 
 Post-activation potentiation (phosphorylation of the myosin regulatory light chain raises the
 calcium sensitivity of force; Sweeney, Bowman & Stull 1993 Am J Physiol 264:C1085; Vandenboom
 2017 Compr Physiol 7:171) is one slow state per unit, ``π`` in [0, 1], that each discharge moves
-a step ``s`` towards 1 and that decays with ``τ_π`` (tens of s): it lowers ``K_m`` to
+a step ``s`` towards 1 and that decays with ``τ_π`` (tens of s; the decay is applied at the next
+discharge, since it matters only over many discharges): it lowers ``K_m`` to
 ``K_m (1 − π_max π)``. It enlarges twitches (low activation) much more than tetanic force
 (saturated), so the resting twitch after a contraction is potentiated, as in a lab's twitch
 interpolation (Gandevia 2001 Physiol Rev 81:1725), and activity makes the muscle saturate at
@@ -95,7 +96,7 @@ class MuscleConfig(Config):
 EQUATIONS = """
 dca_rel/dt = -ca_rel / tau_ca : 1
 dca_tn/dt = (ca_rel - ca_tn) / tau_ca : 1
-dpot/dt = -pot / TAU_POT : 1
+pot : 1
 xb = ca_tn / (KM * (1 - POT_MAX * pot) + ca_tn) : 1
 dforce_unit/dt = A_xb * xb - force_unit / (tau_f1 + tau_f2 * xb) : newton
 A_xb : newton/second (constant)
@@ -117,8 +118,11 @@ def twitch_update(gate: str = "1") -> str:
     ``gate`` is an expression in {0, 1}: a spike that never reaches the muscle (it collided with an
     antidromic one, :mod:`simulator.inputs.stimulation`) releases nothing and leaves ``t_prev``.
     """
+    # potentiation decays over a minute: it is updated at discharges only (its decay since the
+    # previous one applied then), which saves an exponential per unit and step
     return (f"ca_rel += ({gate}) * (1 + (R0 - 1) * exp(-(t - t_prev) / tau_ca))\n"
-            f"pot += ({gate}) * POT_STEP * (1 - pot)\n"
+            f"pot_now = pot * exp(-(t - t_prev) / TAU_POT)\n"
+            f"pot = ({gate}) * (pot_now + POT_STEP * (1 - pot_now)) + (1 - ({gate})) * pot\n"
             f"t_prev = ({gate}) * t + (1 - ({gate})) * t_prev\n")
 
 
@@ -148,15 +152,14 @@ def _integrate(spikes: np.ndarray, tau_ca: np.ndarray, tau_1: np.ndarray, tau_2:
     pot_max, pot_step, pot_tau = potentiation
     s, cn, f = np.zeros(n), np.zeros(n), np.zeros(n)
     pot = np.full(n, float(pot0))
+    t_pot = np.zeros(n)  # when pot was last updated (its initial value holds at t = 0)
     t_prev = np.full(n, -np.inf)
     out = np.empty((n_steps, n))
     dt = np.broadcast_to(np.asarray(dt, dtype=float), (n,))
     decay = np.exp(-dt / tau_ca)
-    pot_decay = np.exp(-dt / pot_tau)
     for k in range(n_steps):
         # same order as Brian2: integrate the state, then apply the reset of this step's spikes
         x = cn / (km * (1.0 - pot_max * pot) + cn)
-        pot = pot * pot_decay
         tau_f = tau_1 + tau_2 * x
         f_inf = amp * x * tau_f
         f = f_inf + (f - f_inf) * np.exp(-dt / tau_f)
@@ -166,7 +169,9 @@ def _integrate(spikes: np.ndarray, tau_ca: np.ndarray, tau_1: np.ndarray, tau_2:
         if hit.any():
             t = k * dt[hit]
             s[hit] += 1.0 + (r0 - 1.0) * np.exp(-(t - t_prev[hit]) / tau_ca[hit])
-            pot[hit] += pot_step * (1.0 - pot[hit])
+            now = pot[hit] * np.exp(-(t - t_pot[hit]) / pot_tau)
+            pot[hit] = now + pot_step * (1.0 - now)
+            t_pot[hit] = t
             t_prev[hit] = t
         out[k] = f
     return out
