@@ -461,7 +461,7 @@ def _dask_client(scheduler: Scheduler, workers: int | None) -> Iterator[Client]:
         yield _prepared(scheduler)
         return
     if scheduler is None:
-        from simulator.engine import cache_dir
+        from simulator.cache import cache_dir
         # workers are fresh processes: hand them the cache folder explicitly so standalone
         # builds and calibrations are shared with this process (and with each other)
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,

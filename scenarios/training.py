@@ -39,7 +39,7 @@ import xarray as xr
 
 from scenarios import cohort as C
 from scenarios import evoked as E
-from simulator import measures
+from simulator import measures, streams
 from simulator.config import Config, ConfigError, load_toml, param
 from simulator.simulation import SimulationConfig, simulate
 from simulator.sites import apply_adaptation
@@ -168,7 +168,7 @@ def _decomposed(ds: xr.Dataset, cfg: SimulationConfig, b: BatteryConfig) -> dict
     from validation.decomposition import decompose
     from validation.metrics import spike_trains_from_dataset
     from validation.tracking import grid_templates
-    shift = (np.random.default_rng([cfg.seed, 7, cfg.session]).normal(0.0, b.electrode_shift_mm, 2)
+    shift = (streams.rng(cfg.seed, "electrode_shift", cfg.session).normal(0.0, b.electrode_shift_mm, 2)
              if cfg.session and b.electrode_shift_mm > 0 else np.zeros(2))
     grid = GridConfig(offset_x_mm=float(shift[0]), offset_z_mm=float(shift[1]))
     rec = synthesize(ds, EmgConfig(grid=grid), seed=cfg.seed)

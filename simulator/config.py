@@ -50,6 +50,12 @@ def param(default: Any, *, lo: float | None = None, hi: float | None = None, uni
     return dataclasses.field(default=default, metadata=meta)
 
 
+#: Factors from a declared unit to SI base units (dimensionless fields have unit "").
+_SI_FACTORS: dict[str, float] = {"": 1.0, "1": 1.0, "s": 1.0, "ms": 1e-3, "Hz": 1.0, "mV": 1e-3,
+                                 "V": 1.0, "nA": 1e-9, "uS": 1e-6, "nF": 1e-9, "mm": 1e-3,
+                                 "m": 1.0, "m/s": 1.0, "1/s": 1.0}
+
+
 def _describe_range(meta: Mapping[str, Any]) -> str:
     if meta.get("choices") is not None:
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
@@ -157,6 +163,20 @@ class Config:
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) used in Dataset attrs and cache keys."""
         return json.dumps(self.to_dict(), sort_keys=True)
+
+    def si(self, name: str) -> float:
+        """The value of field ``name`` in SI base units, converted from its declared ``unit``.
+
+        This is how a body part hands its parameters to Brian2: ``cfg.si("tau_ms")`` is seconds,
+        ``cfg.si("e_leak_mv")`` volts, so no module multiplies by ``1e-3`` by hand.
+
+        Raises
+        ------
+        KeyError
+            The field's unit has no SI conversion here (e.g. ``%MVC``).
+        """
+        unit = self.__dataclass_fields__[name].metadata.get("unit", "")
+        return float(getattr(self, name)) * _SI_FACTORS[unit]
 
     def replace(self, **changes: Any) -> Self:
         """Return a copy with some fields changed (validated again)."""

@@ -26,6 +26,8 @@ import scipy.sparse
 import xarray as xr
 
 from . import _schema as S
+from . import streams
+from ._schema import check_activity
 from .config import Config, ConfigError, param
 from .electrodes import Electrodes, GridConfig, build_electrodes
 from .models.muap import MuapConfig, MuapTemplates, muap_templates
@@ -244,34 +246,6 @@ def snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(np.square(signal)) / np.mean(np.square(noise))))
 
 
-_REQUIRED = (S.SPIKE_TIME, S.SPIKE_UNIT, "force", "fibre_cv_m_s", "n_fibres")
-
-
-def check_activity(activity: xr.Dataset) -> float:
-    """Validate an activity Dataset before synthesis; return its force sampling rate (Hz).
-
-    Raises
-    ------
-    ConfigError
-        Wrong kind, missing variables, a ``time`` axis whose spacing disagrees with
-        ``attrs["fs_force_hz"]``, or spikes of non-existent units.
-    """
-    kind = activity.attrs.get("kind")
-    if kind != "activity":
-        raise ConfigError(f"input Dataset has kind = {kind!r}; expected 'activity'")
-    missing = [v for v in _REQUIRED if v not in activity.variables]
-    if missing:
-        raise ConfigError(f"activity Dataset lacks variable(s) {', '.join(missing)}")
-    from .io import check_sampling_rate
-    fs = check_sampling_rate(activity, "fs_force_hz", "activity")
-    n_units = activity.sizes.get("unit", 0)
-    su = np.asarray(activity[S.SPIKE_UNIT].values)
-    if su.size and (su.min() < 0 or su.max() >= n_units):
-        raise ConfigError(f"activity spike_unit values [{su.min()}, {su.max()}] outside the "
-                          f"{n_units} units [0, {n_units - 1}]")
-    return float(fs)
-
-
 def synthesize(activity: xr.Dataset, cfg: EmgConfig | None = None, *, seed: int | None = None,
                cache: bool = True, progress: bool = False) -> xr.Dataset:
     """Synthesise an HD-sEMG recording, with its ground truth, from an activity Dataset.
@@ -330,7 +304,7 @@ def synthesize(activity: xr.Dataset, cfg: EmgConfig | None = None, *, seed: int 
     spike_time, spike_unit, spike_sample = spike_time[inside], spike_unit[inside], spike_sample[inside]
     clean = clean_emg(muap, spike_sample, spike_unit, n_samples)
 
-    rng = np.random.default_rng([seed, 0x656D67])  # a stream separate from unit placement
+    rng = streams.rng(seed, "emg_noise")  # a stream separate from unit placement
     noise = make_noise(n_samples, el.n_channels, cfg, rng)
     signal_power = float(np.mean(clean**2)) if clean.size else 0.0
     noise_rms = (math.sqrt(signal_power) * 10 ** (-cfg.snr_db / 20) if signal_power > 0

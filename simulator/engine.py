@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from .cache import cache_dir
 from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Built, Structure, build
 
-__all__ = ["ENGINES", "Values", "Results", "run", "cache_dir"]
+__all__ = ["ENGINES", "Values", "Results", "run"]
 
 ENGINES = ("runtime", "standalone")
 
@@ -49,13 +50,6 @@ class Results:
     voltage: dict[str, np.ndarray] | None = None
     voltage_t: np.ndarray | None = None
     nerve: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-
-
-def cache_dir() -> Path:
-    """Folder for standalone builds and calibration caches (``$MNPOOL_CACHE`` or ``~/.cache/mnpool``)."""
-    root = Path(os.environ.get("MNPOOL_CACHE", Path.home() / ".cache" / "mnpool"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def _quantity(group: Any, name: str, value: Any) -> Any:

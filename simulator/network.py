@@ -31,151 +31,50 @@ import json
 
 import numpy as np
 
+from .inputs import afferent, corticospinal, drive, neuromodulation, reticulospinal
 from .models import interneurons, motoneuron, muscle
+from .models.axon import NERVE_EQUATIONS, NERVE_EVENTS, NERVE_ON_EVENT, NERVE_RESET, NERVE_STATES
+from .task import CONTROLLER_EQUATIONS
 
-__all__ = ["Structure", "build", "CONTROLLER_EQUATIONS", "STIM_ARRAYS", "NERVE_STATES"]
+__all__ = ["Structure", "build", "declared", "DRIVE_EQUATIONS", "MOTONEURON_GROUP_EQUATIONS",
+           "STIM_ARRAYS", "NERVE_STATES"]
 
-#: The one-neuron ``drive`` group: force controller, supraspinal outputs and spinal rate
-#: populations. ``goal`` and ``e_ff`` are fractions (of MVC and of maximal command); ``exc`` is
-#: the cortical command c(t) in [0, 1].
-CONTROLLER_EQUATIONS = """
-force : newton
-F_mvc : newton (constant, shared)
-kp : 1 (constant, shared)
-ki : 1/second (constant, shared)
-tau_f : second (constant, shared)
-closed_loop : 1 (constant, shared)
-goal = target_ta(t) : 1
-e_ff = eff_ta(t) : 1
-dforce_f/dt = (force / F_mvc - force_f) / tau_f : 1
-derr_int/dt = closed_loop * ki * (goal - force_f) * int(e_raw < 1.0 or goal < force_f) : 1
-e_raw = e_ff + closed_loop * (kp * (goal - force_f) + err_int) : 1
-dexc/dt = (clip(e_raw, 0, 1) - exc) / (2*ms) : 1
-"""
+#: Descending outputs and Ia activity, shared by the ``drive`` group (``exc_src = exc``) and the
+#: motoneurons (``exc_src = exc_l``).
+DESCENDING_EQUATIONS = (corticospinal.OUTPUT_EQUATIONS + reticulospinal.OUTPUT_EQUATIONS
+                        + afferent.OUTPUT_EQUATIONS)
 
-#: Descending outputs, Ia activity and the slow effort signal of the monoaminergic drive,
-#: shared by the ``drive`` group and the motoneurons (gains are shared constants).
-DESCENDING_EQUATIONS = """
-cortex_gate = clip(1 - cort_inh_ta(t), 0, 1) : 1
-o_cst = exc_src * CST_GAIN * cortex_gate : 1
-o_rst = exc_src * RST_GAIN * cortex_gate : 1
-r_ia = IA_REST + IA_FUSI * exc_src * cortex_gate + ia_volley_ta(t) * volley_gate : 1
-volley_gate = (1 + PSI_KL) / (1 + PSI_KL * (1 - PSI_DROP * exc_src)) : 1
-CST_GAIN : 1 (constant, shared)
-RST_GAIN : 1 (constant, shared)
-IA_REST : 1 (constant, shared)
-IA_FUSI : 1 (constant, shared)
-IA_EFF : 1 (constant, shared)
-PSI_KL : 1 (constant, shared)
-PSI_DROP : 1 (constant, shared)
-"""
+#: The one-neuron ``drive`` group: force controller, descending outputs, spinal rate populations
+#: and the slow effort signal of the monoaminergic drive.
+DRIVE_EQUATIONS = (CONTROLLER_EQUATIONS + DESCENDING_EQUATIONS.replace("exc_src", "exc")
+                   + interneurons.EQUATIONS + neuromodulation.DRIVE_EQUATIONS)
 
-#: Slow effort component of the monoaminergic drive (drive group).
-NEUROMODULATION_EQUATIONS = """
-dcmd_slow/dt = (exc - cmd_slow) / TAU_MONO : 1
-TAU_MONO : second (constant, shared)
-"""
+#: What a motoneuron reads from the ``drive`` group (linked variables).
+LINKED = {"exc_l": "exc", "r_ein_l": "r_ein", "r_rc_l": "r_rc", "cmd_slow_l": "cmd_slow"}
 
-#: Inputs of a motoneuron: descending excitation split by pathway, Ia, inhibition,
-#: neuromodulation, noise and injected current.
-INPUT_EQUATIONS = """
-exc_l : 1 (linked)
-r_ein_l : 1 (linked)
-r_rc_l : 1 (linked)
-cmd_slow_l : 1 (linked)
-e_cm = B_CM * o_cst * (1 + common_ta(t) + beta_ta(t)) : 1
-e_rst = B_RST * rst_w * o_rst * (1 + common_ta(t)) : 1
-e_in = B_IN * r_ein_l : 1
-descending = e_cm + e_rst + e_in : 1
-excitation = descending + NOISE_SD * sqrt(clip(descending, 0, inf)) * indep_ta(t, i) : 1
-e_cmv = B_CM * cst_volley_ta(t) : 1
-e_rsv = B_RST * rst_w * rst_volley_ta(t) : 1
-g_exc = w_exc * (clip(excitation, 0, inf) + e_cmv + e_rsv) + g_ia * IA_EFF * r_ia : siemens
-g_inh = w_exc * (r_rc_l + IAIN) : siemens
-monoamine = MONO_LEVEL * (1 + MONO_EFFORT * cmd_slow_l) : 1
-pic_gate = exp(-PIC_INH * (r_rc_l + IAIN)) : 1
-ahp_gate = exp(-AHP_MONO * (monoamine - 1)) : 1
-drive_force = SOMA_FRAC * (E_EXC - v_s) + (1 - SOMA_FRAC) * (E_EXC - v_d) : volt
-i_cm = w_exc * (e_cm + e_cmv) * drive_force : amp
-i_rst = w_exc * (e_rst + e_rsv) * drive_force : amp
-i_in = w_exc * e_in * drive_force : amp
-i_ia = g_ia * IA_EFF * r_ia * drive_force : amp
-i_inh = g_inh * (SOMA_FRAC * (E_INH - v_s) + (1 - SOMA_FRAC) * (E_INH - v_d)) : amp
-dtrace/dt = -trace / (50*ms) : hertz
-rst_w : 1 (constant)
-g_ia : siemens (constant)
-B_CM : 1 (constant, shared)
-B_RST : 1 (constant, shared)
-B_IN : 1 (constant, shared)
-IAIN : 1 (constant, shared)
-MONO_LEVEL : 1 (constant, shared)
-MONO_EFFORT : 1 (constant, shared)
-PIC_INH : 1 (constant, shared)
-AHP_MONO : 1 (constant, shared)
-NOISE_SD : 1 (constant, shared)
-I_inj = I_inj_amp * inj_ta(t) : amp
-I_inj_amp : amp (constant)
-E_L : volt (constant, shared)
-E_K : volt (constant, shared)
-E_EXC : volt (constant, shared)
-E_INH : volt (constant, shared)
-E_PIC : volt (constant, shared)
-V_HALF : volt (constant)
-K_PIC : volt (constant, shared)
-TAU_PIC : second (constant, shared)
-V_TH : volt (constant, shared)
-V_RESET : volt (constant, shared)
-T_REF : second (constant, shared)
-SOMA_FRAC : 1 (constant, shared)
-"""
+#: Inputs of a motoneuron, each from the module of its body part: descending excitation split by
+#: pathway, interneurons, noise, Ia, neuromodulation, then the synaptic integration.
+INPUT_EQUATIONS = ("".join(f"{name} : 1 (linked)\n" for name in LINKED if name != "cmd_slow_l")
+                   + corticospinal.MOTONEURON_EQUATIONS + reticulospinal.MOTONEURON_EQUATIONS
+                   + interneurons.MOTONEURON_EQUATIONS + drive.MOTONEURON_EQUATIONS
+                   + afferent.MOTONEURON_EQUATIONS + neuromodulation.MOTONEURON_EQUATIONS
+                   + motoneuron.SYNAPTIC_EQUATIONS)
 
-#: Peripheral nerve stimulation of the motor axons (one pulse per run at ``T_NERVE`` with
-#: intensity ``I_NERVE`` [mA]; axon ``i`` is excited if ``I_NERVE >= AX_TH``). ``D_PROX`` and
-#: ``D_DIST`` are the conduction times from the stimulation site to the soma and to the muscle.
-#: The latches record what happened in each axon: ``ax_fail`` (the axon was refractory from an
-#: orthodromic spike), ``ax_coll`` and ``t_coll`` (an orthodromic spike collided with the
-#: antidromic one), ``ax_anti`` (the antidromic spike invaded the soma), ``ax_m`` (the
-#: orthodromic stimulated spike reached the muscle: part of the M-wave).
-NERVE_EQUATIONS = """
-AX_TH : 1 (constant)
-D_PROX : second (constant)
-D_DIST : second (constant)
-T_NERVE : second (constant, shared)
-I_NERVE : 1 (constant, shared)
-REFR_AX : second (constant, shared)
-ax_fail : 1
-ax_coll : 1
-t_coll : second
-ax_anti : 1
-ax_m : 1
-"""
+#: The motoneuron group of an unstimulated network (a stimulated one adds the axon).
+MOTONEURON_GROUP_EQUATIONS = (motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS
+                              + DESCENDING_EQUATIONS.replace("exc_src", "exc_l"))
 
-#: Collision bookkeeping at every soma discharge (runs before the twitch, which it may cancel):
-#: a discharge that passes the stimulation site within the axon's refractory period before the
-#: pulse blocks it; the first discharge that is still in the axon when the pulse comes (or leaves
-#: the soma before the antidromic spike arrives) collides with the antidromic spike.
-NERVE_RESET = """
-hit = int(I_NERVE >= AX_TH)
-ax_fail = clip(ax_fail + hit * int(t > T_NERVE - D_PROX - REFR_AX and t <= T_NERVE - D_PROX), 0, 1)
-coll_now = hit * int(t > T_NERVE - D_PROX and t < T_NERVE + D_PROX + 0.5*dt) * int(ax_fail < 0.5) * int(ax_coll < 0.5)
-ax_coll = ax_coll + coll_now
-t_coll = coll_now * t + (1 - coll_now) * t_coll
-"""
 
-#: Custom events of stimulated axons: the antidromic spike invades the soma (reset + AHP, no
-#: orthodromic discharge), the orthodromic one twitches the muscle fibres.
-NERVE_EVENTS = {
-    "antidromic": ("abs(t - T_NERVE - D_PROX) < 0.5*dt and I_NERVE >= AX_TH and ax_fail < 0.5 "
-                   "and ax_coll < 0.5 and v_s <= V_TH"),  # a discharge in the same step collides
-    "orthodromic": "abs(t - T_NERVE - D_DIST) < 0.5*dt and I_NERVE >= AX_TH and ax_fail < 0.5",
-}
-NERVE_ON_EVENT = {
-    "antidromic": "v_s = V_RESET\ng_ahp += dg_ahp_spike * ahp_gate\nax_anti = 1\n",
-    "orthodromic": muscle.twitch_update() + "ax_m = 1\n",
-}
+def declared(equations: str) -> set[str]:
+    """Names of the parameters (``NAME : unit (constant...)``) declared in ``equations``, so the
+    values of a run reach every group that declares them (:mod:`simulator.assembly`)."""
+    names = set()
+    for line in equations.splitlines():
+        head, _, rest = line.partition(":")
+        if "(constant" in rest and "=" not in head:
+            names.add(head.strip())
+    return names
 
-#: Final per-unit states of the nerve latches returned with the results.
-NERVE_STATES = ("ax_fail", "ax_coll", "t_coll", "ax_anti", "ax_m")
 
 #: Per-pathway input currents recorded for the first and last unit.
 PATHWAY_CURRENTS = ("i_cm", "i_rst", "i_in", "i_ia", "i_inh")
@@ -234,8 +133,7 @@ class Structure:
 def _model_source_hash() -> str:
     text = motoneuron.EQUATIONS + motoneuron.RESET + muscle.EQUATIONS + muscle.RESET
     text += muscle.twitch_update("1 - coll_now")
-    text += CONTROLLER_EQUATIONS + DESCENDING_EQUATIONS + NEUROMODULATION_EQUATIONS
-    text += INPUT_EQUATIONS + interneurons.EQUATIONS + NERVE_EQUATIONS + NERVE_RESET
+    text += DRIVE_EQUATIONS + MOTONEURON_GROUP_EQUATIONS + NERVE_EQUATIONS + NERVE_RESET
     text += json.dumps([NERVE_EVENTS, NERVE_ON_EVENT])
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -263,7 +161,8 @@ TIMED_ARRAYS = {"common_ta": 1, "beta_ta": 1, "indep_ta": 2, "eff_ta": 1, "targe
 STIM_ARRAYS = ("ia_volley_ta", "cst_volley_ta", "rst_volley_ta", "cort_inh_ta")
 
 #: Signals of the drive group recorded at ``record_dt_s``.
-DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate")
+DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate", "o_cst", "o_rst",
+                 "r_ia", "monoamine")
 
 
 def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = None) -> Built:
@@ -291,12 +190,10 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
     ns = dict(tas, INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
 
-    drive_eqs = (CONTROLLER_EQUATIONS + DESCENDING_EQUATIONS.replace("exc_src", "exc")
-                 + interneurons.EQUATIONS + NEUROMODULATION_EQUATIONS)
+    drive_eqs = DRIVE_EQUATIONS
     # the drive group updates before the pool reads it (same step on both engines)
     drive = b2.NeuronGroup(1, drive_eqs, method="euler", namespace=ns, dt=dt, name="drive", order=-1)
-    mn_eqs = (motoneuron.EQUATIONS + muscle.EQUATIONS + INPUT_EQUATIONS + NERVE_EQUATIONS
-              + DESCENDING_EQUATIONS.replace("exc_src", "exc_l"))
+    mn_eqs = MOTONEURON_GROUP_EQUATIONS + NERVE_EQUATIONS
     if not structure.stimulated:  # no volley lookups in every step of an unstimulated run
         for name in STIM_ARRAYS:
             drive_eqs = drive_eqs.replace(f"{name}(t)", "0")
@@ -314,8 +211,7 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
     for event, code in (NERVE_ON_EVENT.items() if structure.stimulated else ()):
         mn.run_on_event(event, code)
     index = np.zeros(n, dtype=int)
-    for local, remote in (("exc_l", "exc"), ("r_ein_l", "r_ein"), ("r_rc_l", "r_rc"),
-                          ("cmd_slow_l", "cmd_slow")):
+    for local, remote in LINKED.items():
         setattr(mn, local, b2.linked_var(drive, remote, index=index))
     feedback = b2.Synapses(mn, drive, """force_post = force_unit_pre : newton (summed)
                                          pool_rate_post = trace_pre * INV_N : hertz (summed)""",

@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import Config, ConfigError, param
 
-__all__ = ["TaskConfig", "target_profile"]
+__all__ = ["TaskConfig", "target_profile", "CONTROLLER_EQUATIONS", "controller_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,3 +77,39 @@ def target_profile(task: TaskConfig, t: np.ndarray) -> np.ndarray:
         return np.interp(t, [0.0, t0, t0 + rise], [0.0, 0.0, task.level])
     knots = np.cumsum([0.0, t0, rise, plateau, fall, task.rest_after_s])
     return np.interp(t, knots, [0.0, 0.0, task.level, task.level, 0.0, 0.0])
+
+
+#: Brian2 equations of the force controller (the one-neuron ``drive`` group): the low-passed
+#: muscle force is compared with the target and sets the cortical command ``exc`` = feed-forward
+#: + PI correction, clipped to [0, 1]. ``goal`` and ``e_ff`` are fractions (of MVC and of
+#: maximal command).
+CONTROLLER_EQUATIONS = """
+force : newton
+F_mvc : newton (constant, shared)
+kp : 1 (constant, shared)
+ki : 1/second (constant, shared)
+tau_f : second (constant, shared)
+closed_loop : 1 (constant, shared)
+goal = target_ta(t) : 1
+e_ff = eff_ta(t) : 1
+dforce_f/dt = (force / F_mvc - force_f) / tau_f : 1
+derr_int/dt = closed_loop * ki * (goal - force_f) * int(e_raw < 1.0 or goal < force_f) : 1
+e_raw = e_ff + closed_loop * (kp * (goal - force_f) + err_int) : 1
+dexc/dt = (clip(e_raw, 0, 1) - exc) / (2*ms) : 1
+"""
+
+
+def controller_values(task: TaskConfig, *, f_mvc: float, closed_loop: bool) -> dict[str, float]:
+    """Brian2 values of the force controller (SI units, keyed by variable name).
+
+    Parameters
+    ----------
+    task
+        The task (controller gains and force filter).
+    f_mvc
+        Maximal voluntary force [N] that normalises the force.
+    closed_loop
+        Whether the PI correction acts (force control) or the command is imposed (excitation).
+    """
+    return {"F_mvc": f_mvc, "kp": task.kp, "ki": task.ki, "tau_f": task.si("force_filter_ms"),
+            "closed_loop": float(closed_loop)}

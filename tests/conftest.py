@@ -42,6 +42,14 @@ def small_trapezoid():
     return simulate(small_config())
 
 
+@pytest.fixture(params=["runtime", pytest.param("standalone", marks=pytest.mark.standalone)])
+def engine(request) -> str:
+    """Each test that takes ``engine`` runs on both Brian2 engines (the standalone run is marked
+    ``standalone``; deselect with ``-m "not standalone"``), as Brian2's own suite runs on every
+    code-generation target."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def rng():
     return np.random.default_rng(12345)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..config import Config, param
 
-__all__ = ["AfferentConfig", "ia_efficacy", "monosynaptic_conductance", "reflex_latency_s"]
+__all__ = ["AfferentConfig", "ia_efficacy", "monosynaptic_conductance", "reflex_latency_s", "OUTPUT_EQUATIONS", "MOTONEURON_EQUATIONS"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,3 +87,22 @@ def reflex_latency_s(axon_cv_m_s: np.ndarray, cfg: AfferentConfig,
     motor = cfg.path_length_m if motor_path_m is None else motor_path_m
     return (cfg.path_length_m / cfg.conduction_velocity_m_s + cfg.central_delay_ms * 1e-3
             + motor / np.asarray(axon_cv_m_s, dtype=float))
+
+
+#: Ia afferent activity (units of the reference rate): resting discharge, fusimotor drive with the
+#: command, and the evoked volley of a nerve pulse through presynaptic inhibition that lifts with
+#: contraction.
+OUTPUT_EQUATIONS = """
+r_ia = IA_REST + IA_FUSI * exc_src * cortex_gate + ia_volley_ta(t) * volley_gate : 1
+volley_gate = (1 + PSI_KL) / (1 + PSI_KL * (1 - PSI_DROP * exc_src)) : 1
+IA_REST : 1 (constant, shared)
+IA_FUSI : 1 (constant, shared)
+IA_EFF : 1 (constant, shared)
+PSI_KL : 1 (constant, shared)
+PSI_DROP : 1 (constant, shared)
+"""
+
+#: The unit's monosynaptic Ia conductance at the reference rate.
+MOTONEURON_EQUATIONS = """
+g_ia : siemens (constant)
+"""

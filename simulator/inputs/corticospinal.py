@@ -28,7 +28,7 @@ from scipy import signal
 
 from ..config import Config, param
 
-__all__ = ["CorticospinalConfig", "cortical_gain", "beta_oscillation"]
+__all__ = ["CorticospinalConfig", "cortical_gain", "beta_oscillation", "OUTPUT_EQUATIONS", "MOTONEURON_EQUATIONS"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,3 +91,20 @@ def beta_oscillation(n_steps: int, dt_s: float, cfg: CorticospinalConfig,
     sos = signal.butter(4, [cfg.beta_low_hz / nyq, cfg.beta_high_hz / nyq], btype="band", output="sos")
     x = signal.sosfilt(sos, rng.standard_normal(n_steps + 4000))[4000:]
     return cfg.beta_cv * x / x.std()
+
+
+#: Cortical output (``drive`` group with ``exc_src = exc``; motoneurons with ``exc_l``): the
+#: command gated by the GABA-B suppression of a TMS pulse (:mod:`simulator.inputs.stimulation`).
+OUTPUT_EQUATIONS = """
+cortex_gate = clip(1 - cort_inh_ta(t), 0, 1) : 1
+o_cst = exc_src * CST_GAIN * cortex_gate : 1
+CST_GAIN : 1 (constant, shared)
+"""
+
+#: Corticomotoneuronal excitation of a motoneuron with the shared low-frequency and beta
+#: oscillations, and the direct corticospinal volley of a stimulus.
+MOTONEURON_EQUATIONS = """
+e_cm = B_CM * o_cst * (1 + common_ta(t) + beta_ta(t)) : 1
+e_cmv = B_CM * cst_volley_ta(t) : 1
+B_CM : 1 (constant, shared)
+"""

@@ -26,7 +26,7 @@ from scipy import signal
 
 from ..config import Config, param
 
-__all__ = ["DriveConfig", "common_noise", "independent_noise"]
+__all__ = ["DriveConfig", "common_noise", "independent_noise", "MOTONEURON_EQUATIONS", "brian_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,3 +88,17 @@ def independent_noise(n_steps: int, n_units: int, dt_s: float, cfg: DriveConfig,
     w = rng.standard_normal((n_steps, n_units))
     w[0] /= np.sqrt(1 - a * a)  # stationary start
     return signal.lfilter([np.sqrt(1 - a * a)], [1.0, -a], w, axis=0)
+
+
+#: Summed descending excitation of a motoneuron and its independent synaptic noise, whose
+#: variance grows with the excitation (shot-noise scaling).
+MOTONEURON_EQUATIONS = """
+descending = e_cm + e_rst + e_in : 1
+excitation = descending + NOISE_SD * sqrt(clip(descending, 0, inf)) * indep_ta(t, i) : 1
+NOISE_SD : 1 (constant, shared)
+"""
+
+
+def brian_values(cfg: DriveConfig) -> dict[str, float]:
+    """Brian2 values of the noise (keyed by variable name)."""
+    return {"NOISE_SD": cfg.independent_sd}

@@ -23,7 +23,7 @@ import dataclasses
 
 from ..config import Config, param
 
-__all__ = ["NeuromodulationConfig"]
+__all__ = ["NeuromodulationConfig", "DRIVE_EQUATIONS", "MOTONEURON_EQUATIONS", "brian_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,3 +39,36 @@ class NeuromodulationConfig(Config):
     ahp_sensitivity: float = param(0.15, lo=0.0, hi=5.0, doc="b: AHP increment divided by exp(b (mu-1))")
     inhibition_pic_sensitivity: float = param(2.0, lo=0.0, hi=50.0, doc=(
         "h: PIC conductance multiplied by exp(-h * inhibitory drive)"))
+
+
+#: Slow effort component of the monoaminergic drive and the drive itself (``drive`` group,
+#: where it is recorded; every motoneuron computes the same from the linked ``cmd_slow_l``).
+DRIVE_EQUATIONS = """
+dcmd_slow/dt = (exc - cmd_slow) / TAU_MONO : 1
+monoamine = MONO_LEVEL * (1 + MONO_EFFORT * cmd_slow) : 1
+TAU_MONO : second (constant, shared)
+MONO_LEVEL : 1 (constant, shared)
+MONO_EFFORT : 1 (constant, shared)
+"""
+
+#: Monoaminergic drive of a motoneuron, the deactivation of its PIC by local inhibition and the
+#: monoaminergic reduction of its AHP.
+MOTONEURON_EQUATIONS = """
+cmd_slow_l : 1 (linked)
+monoamine = MONO_LEVEL * (1 + MONO_EFFORT * cmd_slow_l) : 1
+pic_gate = exp(-PIC_INH * (r_rc_l + IAIN)) : 1
+ahp_gate = exp(-AHP_MONO * (monoamine - 1)) : 1
+MONO_LEVEL : 1 (constant, shared)
+MONO_EFFORT : 1 (constant, shared)
+PIC_INH : 1 (constant, shared)
+AHP_MONO : 1 (constant, shared)
+"""
+
+
+def brian_values(cfg: NeuromodulationConfig) -> dict[str, float]:
+    """Brian2 values of the monoaminergic drive (SI units, keyed by variable name):
+    ``level`` → ``MONO_LEVEL``, ``effort_gain`` → ``MONO_EFFORT``, ``inhibition_pic_sensitivity``
+    → ``PIC_INH``, ``ahp_sensitivity`` → ``AHP_MONO``, ``tau_s`` → ``TAU_MONO``."""
+    return {"MONO_LEVEL": cfg.level, "MONO_EFFORT": cfg.effort_gain,
+            "PIC_INH": cfg.inhibition_pic_sensitivity, "AHP_MONO": cfg.ahp_sensitivity,
+            "TAU_MONO": cfg.si("tau_s")}

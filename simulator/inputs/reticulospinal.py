@@ -25,7 +25,7 @@ import numpy as np
 
 from ..config import Config, param
 
-__all__ = ["ReticulospinalConfig", "reticular_gain", "motoneuron_profile", "DEFAULT_RECIPROCAL"]
+__all__ = ["ReticulospinalConfig", "reticular_gain", "motoneuron_profile", "DEFAULT_RECIPROCAL", "OUTPUT_EQUATIONS", "MOTONEURON_EQUATIONS"]
 
 #: Default reciprocal weight (gain normalised to 1 there).
 DEFAULT_RECIPROCAL = 0.3
@@ -62,3 +62,19 @@ def motoneuron_profile(size_index: np.ndarray, cfg: ReticulospinalConfig) -> np.
     """Relative RST synaptic weight of each unit, ``(1 + b s)`` with mean 1 over the pool."""
     w = 1.0 + cfg.size_bias * np.asarray(size_index, dtype=float)
     return w / w.mean()
+
+
+#: Reticulospinal output (also gated by the cortical GABA-B suppression of a TMS pulse).
+OUTPUT_EQUATIONS = """
+o_rst = exc_src * RST_GAIN * cortex_gate : 1
+RST_GAIN : 1 (constant, shared)
+"""
+
+#: Reticulospinal excitation of a motoneuron, weighted by its size profile ``rst_w``, and the
+#: startle volley of a stimulus.
+MOTONEURON_EQUATIONS = """
+e_rst = B_RST * rst_w * o_rst * (1 + common_ta(t)) : 1
+e_rsv = B_RST * rst_w * rst_volley_ta(t) : 1
+rst_w : 1 (constant)
+B_RST : 1 (constant, shared)
+"""

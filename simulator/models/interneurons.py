@@ -26,7 +26,7 @@ import dataclasses
 
 from ..config import Config, param
 
-__all__ = ["InterneuronConfig", "EQUATIONS"]
+__all__ = ["InterneuronConfig", "EQUATIONS", "MOTONEURON_EQUATIONS", "brian_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,3 +63,17 @@ RC_REF : hertz (constant, shared)
 TAU_RC : second (constant, shared)
 IAIN_LEVEL : 1 (constant, shared)
 """
+
+
+#: Interneuronal excitation of a motoneuron and tonic reciprocal inhibition.
+MOTONEURON_EQUATIONS = """
+e_in = B_IN * r_ein_l : 1
+B_IN : 1 (constant, shared)
+IAIN : 1 (constant, shared)
+"""
+
+
+def brian_values(cfg: InterneuronConfig) -> dict[str, float]:
+    """Brian2 values of the interneuron populations (SI units, keyed by variable name)."""
+    return {"TAU_IN": cfg.si("tau_ms"), "RC_REF": cfg.renshaw_reference_hz,
+            "TAU_RC": cfg.si("renshaw_tau_ms"), "IAIN_LEVEL": cfg.reciprocal_inhibition}

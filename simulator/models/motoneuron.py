@@ -22,12 +22,13 @@ Neurophysiol 87:1850).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
 from ..config import Config, param
 
-__all__ = ["MotoneuronConfig", "EQUATIONS", "RESET", "passive_properties"]
+__all__ = ["MotoneuronConfig", "EQUATIONS", "RESET", "passive_properties", "SYNAPTIC_EQUATIONS", "UNIT_VALUES", "brian_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,3 +184,61 @@ def passive_properties(pool_props: dict[str, np.ndarray], mn: MotoneuronConfig) 
         "rheobase_na": g_in * (v_th - e_l) * 1e9,
         "pic_conductance_us": g_pic * 1e6,
     }
+
+
+#: Synaptic integration of a motoneuron: excitatory conductance from every pathway (split between
+#: soma and dendrite by ``SOMA_FRAC``), inhibition (Renshaw + reciprocal), the per-pathway
+#: currents recorded for the figures, injected current and the reversal/threshold constants.
+SYNAPTIC_EQUATIONS = """
+g_exc = w_exc * (clip(excitation, 0, inf) + e_cmv + e_rsv) + g_ia * IA_EFF * r_ia : siemens
+g_inh = w_exc * (r_rc_l + IAIN) : siemens
+drive_force = SOMA_FRAC * (E_EXC - v_s) + (1 - SOMA_FRAC) * (E_EXC - v_d) : volt
+i_cm = w_exc * (e_cm + e_cmv) * drive_force : amp
+i_rst = w_exc * (e_rst + e_rsv) * drive_force : amp
+i_in = w_exc * e_in * drive_force : amp
+i_ia = g_ia * IA_EFF * r_ia * drive_force : amp
+i_inh = g_inh * (SOMA_FRAC * (E_INH - v_s) + (1 - SOMA_FRAC) * (E_INH - v_d)) : amp
+dtrace/dt = -trace / (50*ms) : hertz
+I_inj = I_inj_amp * inj_ta(t) : amp
+I_inj_amp : amp (constant)
+E_L : volt (constant, shared)
+E_K : volt (constant, shared)
+E_EXC : volt (constant, shared)
+E_INH : volt (constant, shared)
+E_PIC : volt (constant, shared)
+V_HALF : volt (constant)
+K_PIC : volt (constant, shared)
+TAU_PIC : second (constant, shared)
+V_TH : volt (constant, shared)
+V_RESET : volt (constant, shared)
+T_REF : second (constant, shared)
+SOMA_FRAC : 1 (constant, shared)
+"""
+
+#: Per-unit model values of :func:`passive_properties` and the pool passed to Brian2 as is.
+UNIT_VALUES = ("C_s", "C_d", "G_s", "G_d", "G_c", "g_pic", "w_exc", "tau_ahp", "dg_ahp_spike")
+
+
+def brian_values(mn: MotoneuronConfig, props: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Brian2 values of the motoneurons (SI units, keyed by variable name).
+
+    Parameters
+    ----------
+    mn
+        Motoneuron parameters.
+    props
+        Per-unit properties (:func:`simulator.subject.unit_table`).
+    """
+    n = len(props["size_index"])
+    v_th = mn.v_threshold_mv + mn.threshold_shift_mv
+    values: dict[str, Any] = {k: props[k] for k in UNIT_VALUES}
+    values.update({
+        "E_INH": mn.si("e_inh_mv"), "E_L": mn.si("e_leak_mv"), "E_K": mn.si("e_k_mv"),
+        "E_EXC": mn.si("e_exc_mv"), "E_PIC": mn.si("e_pic_mv"),
+        "v_s": np.full(n, mn.si("e_leak_mv")), "v_d": np.full(n, mn.si("e_leak_mv")),
+        "V_HALF": (mn.pic_v_half_mv + props["pic_onset_shift_mv"]) * 1e-3,
+        "K_PIC": mn.si("pic_slope_mv"), "TAU_PIC": mn.si("pic_tau_ms"), "V_TH": v_th * 1e-3,
+        "V_RESET": min(mn.v_reset_mv, v_th - 1.0) * 1e-3, "T_REF": mn.si("refractory_ms"),
+        "SOMA_FRAC": mn.soma_input_fraction,
+    })
+    return values

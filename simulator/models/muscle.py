@@ -53,7 +53,7 @@ import numpy as np
 from ..config import Config, param
 
 __all__ = ["MuscleConfig", "EQUATIONS", "RESET", "twitch_update", "unit_parameters", "unit_force",
-           "shared_constants"]
+           "shared_constants", "brian_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +133,16 @@ RESET = twitch_update()
 def shared_constants(cfg: MuscleConfig) -> dict[str, float]:
     """Pool-wide constants of the Brian2 muscle (``KM``, ``R0``, potentiation)."""
     return {"KM": cfg.troponin_km, "R0": cfg.facilitation_r0, "POT_MAX": cfg.potentiation_max,
-            "POT_STEP": cfg.potentiation_step, "TAU_POT": cfg.potentiation_tau_s}
+            "POT_STEP": cfg.potentiation_step, "TAU_POT": cfg.si("potentiation_tau_s")}
+
+
+def brian_values(cfg: MuscleConfig, props: dict[str, np.ndarray]) -> dict[str, np.ndarray | float]:
+    """Brian2 values of the muscle (keyed by variable name): per-unit constants from
+    :func:`unit_parameters` (in ``props``), the shared constants and the initial state of a
+    rested muscle (no previous discharge)."""
+    n = props["tau_ca"].size
+    return {**{k: props[k] for k in ("A_xb", "tau_ca", "tau_f1", "tau_f2")},
+            **shared_constants(cfg), "t_prev": np.full(n, -1e9)}
 
 
 # ----------------------------------------------------------------------------- numpy model
@@ -221,7 +230,7 @@ def unit_parameters(twitch_n: np.ndarray, contraction_time_s: np.ndarray,
         A contraction time too short for the unit's calcium time (no ``τ1`` reproduces it).
     """
     ct = np.asarray(contraction_time_s, dtype=float)
-    tau_ca = cfg.calcium_tau_ms * 1e-3 * (ct / ct.max()) ** cfg.calcium_time_exponent
+    tau_ca = cfg.si("calcium_tau_ms") * (ct / ct.max()) ** cfg.calcium_time_exponent
     rho, ttp, peak = _twitch_tables(cfg.troponin_km, cfg.facilitation_r0, cfg.decay_ratio,
                                     cfg.potentiation_max, cfg.potentiation_step)
     target = ct / tau_ca

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.cli import main
+from scenarios.cli import main
 
 
 def test_bad_config_value_exits_2_and_writes_nothing(tmp_path, capsys):

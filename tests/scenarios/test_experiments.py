@@ -57,7 +57,7 @@ def test_bad_protocol_values_and_types():
 
 
 def test_experiment_cli(tmp_path):
-    from simulator.cli import main
+    from scenarios.cli import main
     from simulator.io import load_netcdf
     cfg = tmp_path / "c.toml"
     cfg.write_text("calibration_ramp_s = 2.0\ncalibration_hold_s = 1.5\n[pool]\nn_units = 10\n"

@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from scenarios import sweep as S
-from simulator.cli import main
+from scenarios.cli import main
 from simulator.config import ConfigError
 from simulator.io import load_netcdf, load_zarr
 from tests.conftest import small_config
@@ -130,7 +130,7 @@ def test_rerun_skips_finished_tasks_and_failures_are_reported(tmp_path):
 def test_failures_on_a_cluster_are_reported_and_workers_share_the_cache(tmp_path):
     """Real 2-worker LocalCluster: a raising task does not stop the sweep, and every worker
     process sees this process's MNPOOL_CACHE."""
-    from simulator.engine import cache_dir
+    from simulator.cache import cache_dir
     sw = sweep_of({"task.level": [10, 13, 20, 30]}, function="tests.test_sweep:fake_task")
     res = S.run_sweep(base_config(), sw, tmp_path, workers=2, progress=False)
     assert [f["params"] for f in res.failures] == [{"task.level": 13}]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.cli import main
+from scenarios.cli import main
 
 SMALL = ("calibration_ramp_s = 2.0\ncalibration_hold_s = 1.0\n[pool]\nn_units = 10\n"
          "[task]\nlevel = 15\nrise_s = 0.5\nplateau_s = 0.5\nfall_s = 0.5\n")

@@ -225,7 +225,7 @@ def test_intrinsic_threshold_shift_changes_recruitment(base_cfg, base):
 
 
 def test_sites_cli_lists_every_site(capsys):
-    from simulator.cli import main
+    from scenarios.cli import main
     assert main(["sites"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in SITES)

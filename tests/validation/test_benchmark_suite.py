@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import scipy.io
 
-from simulator.cli import main
+from scenarios.cli import main
 from simulator.config import ConfigError
 from simulator.io import load_netcdf, read_decomposition, save_netcdf
 from validation import benchmark as bm
