@@ -24,7 +24,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LEDGER_PATH", "load", "passes", "problems", "render_markdown", "default_value"]
+__all__ = ["LEDGER_PATH", "load", "passes", "problems", "render_markdown", "default_value", "is_fast"]
 
 #: The ledger shipped with the repository.
 LEDGER_PATH = Path(__file__).with_name("ledger.toml")
@@ -99,7 +99,22 @@ def problems(ledger: dict[str, list[dict[str, Any]]], root: Path | None = None) 
     return out
 
 
+def is_fast(row: dict[str, Any], root: Path | None = None) -> bool:
+    """Whether the test of a prediction runs in the default suite (not marked ``slow``)."""
+    root = root or Path(__file__).resolve().parents[1]
+    path, _, func = str(row["test"]).partition("::")
+    lines = (root / path).read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith(f"def {func}("))
+    while k > 0 and lines[k - 1].startswith("@"):
+        k -= 1
+        if "mark.slow" in lines[k]:
+            return False
+    return True
+
+
 def _fmt(x: Any) -> str:
+    if isinstance(x, float) and x != x:
+        return "not measured"
     return f"{x:g}" if isinstance(x, (int, float)) else str(x)
 
 

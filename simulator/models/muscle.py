@@ -25,7 +25,8 @@ discharge, since it matters only over many discharges): it lowers ``K_m`` to
 ``K_m (1 − π_max π)``. It enlarges twitches (low activation) much more than tetanic force
 (saturated), so the resting twitch after a contraction is potentiated, as in a lab's twitch
 interpolation (Gandevia 2001 Physiol Rev 81:1725), and activity makes the muscle saturate at
-lower rates.
+lower rates. It is off by default (``potentiation_max = 0``): with a step per discharge it also
+builds up during long submaximal contractions, more than human muscle does.
 The steady force rises sigmoidally with rate (facilitation ``R_0`` and the lengthening of force
 decay ``τ_2 x`` at high activation make the low-rate part convex). The Fuglevand et al. (1993)
 twitch-sum gain this replaces was not a saturation (Nagamori et al. 2021 PLoS Comput Biol
@@ -81,9 +82,11 @@ class MuscleConfig(Config):
     decay_ratio: float = param(2.44, lo=0.0, hi=10.0, doc=(
         "tau_2 / tau_1: lengthening of force decay with bound cross-bridges (Ding et al. 2000: "
         "124.4 / 50.96 ms)"))
-    potentiation_max: float = param(0.85, lo=0.0, hi=0.95, doc=(
-        "fall of the troponin Km at full potentiation (fitted to voluntary activation at MVC, "
-        "validation/ledger.toml)"))
+    potentiation_max: float = param(0.0, lo=0.0, hi=0.95, doc=(
+        "fall of the troponin Km at full potentiation; 0 (default) turns potentiation off. "
+        "0.85 gives voluntary activation 96.8 % at MVC but potentiates the muscle during "
+        "submaximal contractions too much (derecruitment thresholds in %MVC rise above "
+        "recruitment), see README known deviations"))
     potentiation_step: float = param(0.03, lo=0.0, hi=1.0, doc=(
         "step of the potentiation state towards 1 per discharge (~1 s to potentiate at 30 pps; "
         "RLC phosphorylation develops within seconds of a tetanus, Vandenboom 2017)"))

@@ -207,8 +207,16 @@ def test_v_wave_at_mvc_and_rest(session):
     assert 0.15 <= float(ds.v_msup) <= 0.45
     assert float(ds.v_rest_mmax) < 0.05
     assert float(ds.superimposed_twitch) < float(ds.resting_twitch)
-    # twitch interpolation at MVC, as labs measure it: 90-98 % (Gandevia 2001 Physiol Rev
-    # 81:1725); muscle.potentiation_max was fitted to this (validation/ledger.toml)
+
+
+@pytest.mark.slow
+def test_voluntary_activation_with_potentiation():
+    """Twitch interpolation at MVC as labs measure it: 90-98 % (Gandevia 2001 Physiol Rev
+    81:1725), with muscle.potentiation_max = 0.85, the value fitted to it (off by default,
+    validation/ledger.toml); the resting twitch after the contraction is potentiated."""
+    from simulator.models.muscle import MuscleConfig
+    subject = SUBJECT.replace(muscle=MuscleConfig(potentiation_max=0.85))
+    ds = E.run(subject, E.VWaveProtocol(repeats=3))
     assert 90.0 <= float(ds.voluntary_activation) <= 98.0
     assert float(ds.resting_twitch) > float(ds.resting_twitch_unpotentiated)
 

@@ -110,7 +110,9 @@ def test_shared_constants_follow_config():
 def test_potentiation_enlarges_twitches_more_than_tetani(pool):
     """Post-activation potentiation raises calcium sensitivity: the twitch grows, the fused
     tetanus barely (Vandenboom 2017); without potentiation both are unchanged."""
-    _, cfg, params = pool
+    props, _, _ = pool
+    cfg = MuscleConfig(potentiation_max=0.85)  # off by default
+    params = unit_parameters(props["twitch_n"], props["contraction_time_ms"] * 1e-3, cfg)
     twitch = lambda c, p: unit_force([np.array([0.0])] * 20, params, c, 0.4, potentiated=p).max(axis=0)  # noqa: E731
     tetanus = lambda c, p: unit_force([np.arange(0, 0.5, 0.01)] * 20, params, c, 0.5,  # noqa: E731
                                       potentiated=p)[-1000:].mean(axis=0)
