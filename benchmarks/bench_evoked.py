@@ -1,6 +1,6 @@
-"""Wall time of the standard evoked-response curves on a 100-unit subject (runtime engine).
+"""Wall time of the standard evoked-response curves on a 100-unit subject (default engine).
 
-* a full H/M recruitment curve: 20 intensities x 5 repeats = 100 independent Brian2 trials of
+* a full H/M recruitment curve: 20 intensities x 5 repeats = 100 trials (batched in one network) of
   0.13 s at rest, averaged, measured on the bipolar EMG;
 * a TMS recruitment curve: 15 intensities x 5 repeats.
 

@@ -4,7 +4,7 @@ adaptation would show in each measurement.
 
 :func:`run_atlas` runs, for every subject of the cohort, one pre session, one post session per
 (site, magnitude) and one untrained post session (the control: day-to-day variability alone),
-all as independent Dask tasks (:func:`scenarios.sweep.run_tasks`). It writes
+all as independent Dask tasks (:func:`scenarios.tasks.run_tasks`). It writes
 
 * ``library.nc``: ``change(site, magnitude, replicate, measure)``, the reference library of
   :mod:`scenarios.inference` (site ``"control"`` holds the untrained changes at the first
@@ -27,6 +27,7 @@ import xarray as xr
 
 from scenarios import cohort as C
 from scenarios import training as T
+from scenarios.tasks import run_tasks
 from simulator.config import ConfigError
 from simulator.simulation import SimulationConfig
 from simulator.sites import SITES, apply_adaptation
@@ -141,7 +142,6 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     xarray.Dataset
         The library.
     """
-    from scenarios.sweep import run_tasks
     from simulator.io import load_netcdf, save_netcdf
     from simulator.plotting import save_figure
     sites = list(SITES) if sites is None else list(sites)
@@ -156,7 +156,7 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     # pre and control sessions are shared by every site: run each configuration once
     unique = list({t.id: t for t in tasks}.values())
     run_tasks(unique, T.FUNCTION, out, scheduler=scheduler, workers=workers, progress=progress,
-              kwargs={"battery": battery.to_dict()}, desc="mnpool atlas")
+              desc="mnpool atlas")
     pre, post = {}, {}
     for t in tasks:
         path = out / "tasks" / f"{t.id}.nc"

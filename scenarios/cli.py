@@ -18,6 +18,7 @@ import validation.commands  # noqa: F401  (registers decompose, score, benchmark
 import scenarios.commands  # noqa: F401  (registers sweep, experiment, train, atlas, infer)
 from simulator.commandline import SUBCOMMANDS
 from simulator.config import ConfigError
+from simulator.staging import interrupt_received
 
 __all__ = ["main", "build_parser"]
 
@@ -36,15 +37,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as one ``mnpool: warning: ...`` line (the default shows a file and a code line)."""
+    print(f"mnpool: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``mnpool`` console script; returns the exit status."""
+    """Entry point of the ``mnpool`` console script; returns the exit status.
+
+    Exit status 2 with one ``mnpool: error: ...`` line for bad input (settings, input files,
+    ``--out``), 1 for a failure while writing (e.g. a full disk), 130 when interrupted (SIGINT or
+    SIGTERM); in every failing case the output folder is left as it was (see
+    :mod:`simulator.staging`).
+    """
+    import warnings
     parser = build_parser()
     args = parser.parse_args(argv)
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
     except (ConfigError, FileNotFoundError) as exc:
-        print(f"mnpool: error: {exc}", file=sys.stderr)
+        print(f"mnpool: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # also SIGTERM (simulator.staging.Interrupted)
+        print("mnpool: interrupted; the output folder was left as it was", file=sys.stderr)
+        return 130
+    except BaseException as exc:
+        # A signal can land inside an import or a C call that turns the Interrupted raised by
+        # the handler into another exception (e.g. "ImportError: initialization failed").
+        if interrupt_received():
+            print("mnpool: interrupted; the output folder was left as it was", file=sys.stderr)
+            return 130
+        if isinstance(exc, OSError):  # writing failed: no space left, a read-only disk...
+            print(f"mnpool: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        raise
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover

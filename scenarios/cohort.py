@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from simulator import streams
 from simulator.config import Config, ConfigError, field_ranges, load_toml, param
 from simulator.simulation import SimulationConfig
 
@@ -52,8 +53,8 @@ VARIED: dict[str, str] = {
 }
 #: Parameters scaled by the day-to-day excitability factor of a session.
 SESSION_VARIED: tuple[str, ...] = ("neuromodulation.level", "corticospinal.cm_weight")
-#: Groups and their random-stream numbers.
-GROUPS: dict[str, int] = {"train": 0, "control": 1}
+#: Groups and their random-stream numbers (:data:`simulator.streams.STREAMS` ``cohort_<group>``).
+GROUPS: dict[str, int] = {g: streams.STREAMS[f"cohort_{g}"] for g in ("train", "control")}
 
 # purposes of the random streams (part of each stream's name; never reorder)
 _PARAMS, _SEED, _SESSION, _UNUSED, _ELECTRODE = range(5)  # _UNUSED: was the session seed
@@ -121,39 +122,31 @@ class Subject:
 
 def _rng(cohort: CohortConfig, group: str, subject_id: int, purpose: int, index: int = 0) -> np.random.Generator:
     # a named stream: the same numbers whatever else was drawn before
-    return np.random.default_rng([cohort.seed, GROUPS[group], subject_id, purpose, index])
+    return streams.rng(cohort.seed, f"cohort_{group}", subject_id, purpose, index)
 
 
 def _seed(cohort: CohortConfig, group: str, subject_id: int, purpose: int, index: int = 0) -> int:
-    ss = np.random.SeedSequence([cohort.seed, GROUPS[group], subject_id, purpose, index])
+    # a subject's seed: the first word of its seed stream's state
+    ss = _rng(cohort, group, subject_id, purpose, index).bit_generator.seed_seq
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
 @functools.lru_cache(maxsize=None)
 def _limits(path: str) -> tuple[float, float, bool]:
     """Allowed (lo, hi, integer) of a configuration parameter, from the config range table."""
-    section, field = path.split(".")
-    cls = type(getattr(SimulationConfig(), section))
-    meta = field_ranges(cls)[field]
+    section, _, field = path.rpartition(".")
+    meta = field_ranges(type(SimulationConfig().get_path(section)))[field]
     lo = -math.inf if meta["lo"] is None else float(meta["lo"])
     if meta.get("lo_open"):
         lo = math.nextafter(lo, math.inf)
     hi = math.inf if meta["hi"] is None else float(meta["hi"])
-    return lo, hi, isinstance(getattr(getattr(SimulationConfig(), section), field), int)
+    return lo, hi, isinstance(SimulationConfig().get_path(path), int)
 
 
 def _lognormal_factor(z: float, cv: float) -> float:
     """``exp(sigma z - sigma^2 / 2)``: lognormal with mean 1 and coefficient of variation ``cv``."""
     sigma2 = math.log1p(cv * cv)
     return math.exp(math.sqrt(sigma2) * z - sigma2 / 2)
-
-
-def _set(cfg: SimulationConfig, values: Mapping[str, float]) -> SimulationConfig:
-    by_section: dict[str, dict[str, Any]] = {}
-    for path, value in values.items():
-        section, field = path.split(".")
-        by_section.setdefault(section, {})[field] = value
-    return cfg.replace(**{s: getattr(cfg, s).replace(**f) for s, f in by_section.items()})
 
 
 def _scaled(base: float, factor: float, path: str) -> float | int:
@@ -178,12 +171,11 @@ def _draw(base: SimulationConfig, cohort: CohortConfig, group: str) -> list[Subj
         z = _rng(cohort, group, sid, _PARAMS).standard_normal(len(VARIED))
         values: dict[str, float] = {}
         for (cv_field, path), zi in zip(VARIED.items(), z):
-            section, field = path.split(".")
-            current = getattr(getattr(base, section), field)
+            current = base.get_path(path)
             cv = getattr(cohort, cv_field)
             # a zero CV keeps the base value exactly (no clipping, no rounding)
             values[path] = current if cv == 0 else _scaled(current, _lognormal_factor(float(zi), cv), path)
-        cfg = _set(base, values).replace(seed=_seed(cohort, group, sid, _SEED))
+        cfg = base.replace_paths(values).replace(seed=_seed(cohort, group, sid, _SEED))
         subjects.append(Subject(id=sid, group=group, config=cfg,
                                 electrode_shift_mm=cohort.electrode_shift_mm,
                                 parameters=MappingProxyType(dict(values))))
@@ -276,9 +268,8 @@ def session(subject: Subject, index: int, cohort: CohortConfig) -> SimulationCon
         z = _rng(cohort, subject.group, subject.id, _SESSION, int(index)).standard_normal(len(SESSION_VARIED))
         values = {}
         for path, zi in zip(SESSION_VARIED, z):
-            section, field = path.split(".")
-            values[path] = _scaled(getattr(getattr(cfg, section), field), _lognormal_factor(float(zi), cv), path)
-        cfg = _set(cfg, values)
+            values[path] = _scaled(cfg.get_path(path), _lognormal_factor(float(zi), cv), path)
+        cfg = cfg.replace_paths(values)
     if index > 0:
         # another day: new noise in every run, but the same subject (the seed also fixes the
         # anatomy: stimulation thresholds, MUAP placement), so only `session` changes

@@ -8,30 +8,69 @@ Thin wrappers over :func:`scenarios.sweep.run_sweep`, :func:`scenarios.experimen
 from __future__ import annotations
 
 import argparse
-import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from simulator.commandline import (add_common, add_where, prepare_out, publish, register,
-                                   scheduler_from_args)
+import numpy as np
+
+from simulator.commandline import (add_common, add_out, add_where, interruptible, mark_output,
+                                   prepare_out, register, scheduler_from_args, staged_output)
 from simulator.config import load_toml
+from simulator.engine import ENGINES
 
 __all__ = ["run_sweep_command", "run_experiment", "run_train", "run_atlas_command", "run_infer"]
 
 
+@contextmanager
+def _resumable(args: argparse.Namespace, command: str, check: Callable[[], Any] | None = None
+               ) -> Iterator[Path]:
+    """``--out`` of a command that writes task by task and resumes: checked before any work
+    (its own unfinished folder is accepted; ``--overwrite`` empties an earlier mnpool result),
+    marked unfinished while it runs, complete at the end; SIGTERM/SIGINT stop it cleanly."""
+    import shutil
+    out = prepare_out(args, resume=command)
+    if check is not None:
+        check()
+    from simulator.staging import MARKER
+    created = not out.exists()
+    with interruptible():
+        if args.overwrite and out.is_dir():
+            for entry in out.iterdir():  # prepare_out checked it is an mnpool result
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        out.mkdir(parents=True, exist_ok=True)
+        mark_output(out, command, complete=False)
+        try:
+            yield out
+        except BaseException:
+            # refused before any task ran (e.g. an unknown task function): leave no folder
+            if created and {p.name for p in out.iterdir()} <= {MARKER, "failures.json"}:
+                shutil.rmtree(out)
+            raise
+        mark_output(out, command, complete=True)
+
+
 def _add_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep", required=True, metavar="SWEEP.toml",
-                   help="sweep file: [sweep] table of dotted config keys -> lists, optional zip, function")
-    add_common(p)
+                   help="sweep file: [sweep] table of dotted config keys -> lists, optional zip, "
+                        "function. The function runs code: use only sweep files you would run as "
+                        "scripts")
+    add_common(p, out=False)
+    add_out(p, resumable=True)
     add_where(p)
     p.add_argument("--function", metavar="MODULE:FUNCTION", default=None,
                    help="task function config -> Dataset (overrides the sweep file's; "
-                        "default scenarios.sweep:summarize)")
+                        "default scenarios.sweep:summarize). It is imported and run on every "
+                        "worker, i.e. it runs code; it is imported from the installed packages, "
+                        "never from the current folder")
     p.add_argument("--measure", metavar="NAME", default=None,
                    help="per-task measure plotted in sweep.png against the first swept key")
 
 
-@register("sweep", "Run a parameter sweep on Dask; write one file per task, sweep.nc/.zarr and sweep.png",
-          _add_sweep)
+@register("sweep", "Run a parameter sweep on Dask; write one file per task, sweep.nc/.zarr and sweep.png. "
+          "The sweep's task function runs code (module:function, imported from the installed packages, "
+          "never from the current folder)", _add_sweep)
 def run_sweep_command(args: argparse.Namespace) -> int:
     """``mnpool sweep --config BASE.toml --sweep SWEEP.toml --out DIR [--workers N | --scheduler A | --serial]``."""
     import dataclasses
@@ -43,8 +82,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     spec = sw.load_sweep(args.sweep)
     if args.function is not None:
         spec = dataclasses.replace(spec, function=args.function)
-    res = sw.run_sweep(base, spec, prepare_out(args.out), scheduler=scheduler_from_args(args), workers=args.workers,
-                       measure=args.measure, progress=not args.quiet)
+    with _resumable(args, "sweep", lambda: spec.tasks(base)) as out:
+        res = sw.run_sweep(base, spec, out, scheduler=scheduler_from_args(args), workers=args.workers,
+                           measure=args.measure, progress=not args.quiet)
     done = 0 if res.dataset is None else res.dataset.sizes["task"]
     print(f"mnpool sweep: {done} of {done + len(res.failures)} tasks finished "
           f"({res.executed} run, {res.skipped} already done); wrote {res.out}")
@@ -59,32 +99,78 @@ def _add_experiment(p: argparse.ArgumentParser) -> None:
     from scenarios.experiments import EXPERIMENTS
     p.add_argument("name", choices=sorted(EXPERIMENTS), help="experiment")
     add_common(p)
-    p.add_argument("--engine", choices=("runtime", "standalone"), default=None)
+    p.add_argument("--engine", choices=ENGINES, default=None)
+    p.add_argument("--save-activity", action="store_true",
+                   help="also keep the simulated spikes and force, for 'mnpool emg --activity': "
+                        "activity.nc (contraction) or activity/trial_NNN.nc (evoked, one per trial)")
+
+
+def _keeping_simulator(folder: Path, single: bool):  # noqa: ANN202
+    """``simulate`` that also saves every activity it returns in ``folder``."""
+    import itertools
+
+    from simulator.io import save_netcdf
+    from simulator.simulation import simulate
+    trials = itertools.count()
+
+    def simulate_and_keep(cfg, **kwargs):  # noqa: ANN001, ANN202
+        ds = simulate(cfg, **kwargs)
+        k = next(trials)
+        save_netcdf(ds, folder / ("activity.nc" if single else f"activity/trial_{k:03d}.nc"))
+        return ds
+    return simulate_and_keep
+
+
+def _experiment_report(ds, name: str, staging: Path, contraction: bool, subject, protocol,  # noqa: ANN001
+                       command: str) -> None:
+    """``report.html`` of an experiment: its figure, its scalar outcomes, config and files."""
+    from simulator.report import Table, write_report
+    rows = [[v, float(ds[v]), ds[v].attrs.get("units", "")] for v in ds.data_vars if ds[v].ndim == 0]
+    tables = [Table("Outcomes", ["outcome", "value", "units"], rows)]
+    if contraction and "recruitment_threshold" in ds:
+        cols = [c for c in ("recruitment_threshold", "derecruitment_threshold", "rate_at_recruitment",
+                            "discharge_rate", "delta_f") if c in ds]
+        fired = [int(u) for u in ds["unit"].values if np.isfinite(float(ds["recruitment_threshold"].sel(unit=u)))]
+        tables.append(Table(f"Motor units ({len(fired)} recruited; definitions: "
+                            f"{ds.attrs.get('definitions', 'openhdemg')})",
+                            ["unit", *[f"{c} [{ds[c].attrs.get('units', '')}]" for c in cols]],
+                            [[u, *[float(ds[c].sel(unit=u)) for c in cols]] for u in fired]))
+    files = ["experiment.nc", "activity.nc", "activity"]
+    write_report(staging, title=f"mnpool experiment {name}", command=command,
+                 summary=f"Virtual experiment '{name}' on a {subject.pool.n_units}-unit subject "
+                         f"(seed {subject.seed}).",
+                 figures=[("experiment.png", f"{name}: measured outcomes")], tables=tables,
+                 config={"subject": subject.to_dict(), name: protocol.to_dict()}, data_files=files)
 
 
 @register("experiment", "Run a virtual experiment on a subject: contractions (mvc, trapezoid, triangle, "
           "ballistic) or evoked responses (h_reflex, v_wave, mep, sici, silent_period, cmep, startle)",
           _add_experiment)
 def run_experiment(args: argparse.Namespace) -> int:
-    """``mnpool experiment NAME --config FILE --out DIR``: subject from the config's simulation
-    tables, protocol from its ``[NAME]`` table; writes ``experiment.nc`` and ``experiment.png``."""
+    """``mnpool experiment NAME --config FILE --out DIR [--save-activity]``: subject from the
+    config's simulation tables, protocol from its ``[NAME]`` table; writes ``experiment.nc``,
+    ``experiment.png``, ``report.html`` and, with ``--save-activity``, the activity."""
     from scenarios.evoked import plot_experiment
     from scenarios.experiments import CONTRACTIONS, EXPERIMENTS, run
+    from scenarios.session import Session
     from simulator.io import save_netcdf
     from simulator.plotting import plot_unit_summary, save_figure
-    from simulator.simulation import load_config
+    from simulator.simulation import load_config, simulate
     data = load_toml(args.config) if args.config else {}
     protocol = EXPERIMENTS[args.name].from_dict(data.get(args.name, {}))
     subject = load_config(args.config, seed=args.seed, engine=args.engine,
                           ignore=tuple(EXPERIMENTS))
-    out = prepare_out(args.out)
-    ds = run(subject, protocol)
-    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
-        staging = Path(tmp)
+    out = prepare_out(args)
+    contraction = args.name in CONTRACTIONS
+    with staged_output(out, command="experiment", overwrite=args.overwrite) as staging:
+        # the run happens inside the staging folder so that --save-activity can write into it
+        sim = _keeping_simulator(staging, contraction) if getattr(args, "save_activity", False) \
+            else simulate
+        ds = run(subject, protocol, session=Session(subject, simulator=sim))
         save_netcdf(ds, staging / "experiment.nc")
-        contraction = args.name in CONTRACTIONS
         save_figure(plot_unit_summary(ds) if contraction else plot_experiment(ds), staging / "experiment.png")
-        publish(staging, out)
+        _experiment_report(ds, args.name, staging, contraction, subject, protocol,
+                           f"mnpool experiment {args.name}")
     if not args.quiet:
         if contraction:
             print(f"mnpool experiment {args.name}: MVC {float(ds.mvc_n):.0f} N, plateau force "
@@ -98,7 +184,7 @@ def run_experiment(args: argparse.Namespace) -> int:
 
 def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario TOML file or library name (see scenarios/library)")
-    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created)")
+    add_out(p, resumable=True)
     p.add_argument("--subjects", type=int, default=None, metavar="N", help="override cohort.n_subjects")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_where(p)
@@ -115,8 +201,9 @@ def run_train(args: argparse.Namespace) -> int:
     scenario = T.load_scenario(args.scenario)
     if args.subjects is not None:
         scenario = dataclasses.replace(scenario, cohort=scenario.cohort.replace(n_subjects=args.subjects))
-    sig = T.run_training(scenario, prepare_out(args.out), scheduler=scheduler_from_args(args), workers=args.workers,
-                         progress=not args.quiet)
+    with _resumable(args, "train") as out:
+        sig = T.run_training(scenario, out, scheduler=scheduler_from_args(args), workers=args.workers,
+                             progress=not args.quiet)
     print(f"mnpool train: {scenario.name} ({scenario.reference}), adaptation {dict(scenario.adaptation)}, "
           f"{int(sig.sizes['subject'])} subjects -> {args.out}")
     print(T.comparison_table(sig, scenario.published))
@@ -124,7 +211,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _add_atlas(p: argparse.ArgumentParser) -> None:
-    add_common(p)
+    add_common(p, out=False)
+    add_out(p, resumable=True)
     p.add_argument("--sites", nargs="+", default=None, metavar="SITE", help="sites (default: all)")
     p.add_argument("--magnitudes", nargs="+", type=float, default=[0.3], metavar="CHANGE",
                    help="relative changes applied to every site (default 0.3)")
@@ -145,9 +233,10 @@ def run_atlas_command(args: argparse.Namespace) -> int:
     base = load_config(args.config, seed=args.seed, ignore=("cohort", "battery"))
     cohort = C.CohortConfig.from_dict(data.get("cohort", {})).replace(n_subjects=args.subjects)
     battery = T.BatteryConfig.from_dict(data.get("battery", {}))
-    lib = A.run_atlas(base, prepare_out(args.out), sites=args.sites, magnitudes=args.magnitudes,
-                      cohort=cohort, battery=battery, scheduler=scheduler_from_args(args), workers=args.workers,
-                      progress=not args.quiet)
+    with _resumable(args, "atlas") as out:
+        lib = A.run_atlas(base, out, sites=args.sites, magnitudes=args.magnitudes,
+                          cohort=cohort, battery=battery, scheduler=scheduler_from_args(args),
+                          workers=args.workers, progress=not args.quiet)
     print(f"mnpool atlas: {lib.sizes['site'] - 1} sites x {lib.sizes['magnitude']} magnitude(s) x "
           f"{lib.sizes['replicate']} subjects -> {args.out}/library.nc, atlas.png")
     return 0
@@ -157,7 +246,7 @@ def _add_infer(p: argparse.ArgumentParser) -> None:
     p.add_argument("--library", required=True, metavar="LIBRARY.nc", help="reference library from 'mnpool atlas'")
     p.add_argument("--observed", required=True, metavar="OBSERVED.toml",
                    help="observed changes: [measures.NAME] change = x, sd = s")
-    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created)")
+    add_out(p)
     p.add_argument("--no-pairs", action="store_true", help="single sites only")
     p.add_argument("--seed", type=int, default=0)
 
@@ -168,7 +257,9 @@ def run_infer(args: argparse.Namespace) -> int:
     """``mnpool infer --library L.nc --observed OBS.toml --out DIR``: writes ``posterior.nc``,
     ``summary.txt``, ``posterior.png`` and ``information_gain.png``."""
     from scenarios import inference as I
-    out = I.run_inference(args.library, args.observed, prepare_out(args.out), pairs=not args.no_pairs,
-                          seed=args.seed)
-    print((Path(out) / "summary.txt").read_text() + f"mnpool infer: wrote {out}")
+    out = prepare_out(args)
+    with staged_output(out, command="infer", overwrite=args.overwrite) as staging:
+        I.run_inference(args.library, args.observed, staging, pairs=not args.no_pairs, seed=args.seed)
+        summary = (staging / "summary.txt").read_text()
+    print(summary + f"mnpool infer: wrote {out}")
     return 0

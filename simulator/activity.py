@@ -25,7 +25,7 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
                *, goal_time: np.ndarray, goal: np.ndarray,
                voltage_units: tuple[int, ...] = ()) -> xr.Dataset:
     """Assemble the ``activity`` Dataset from raw engine results."""
-    import brian2
+    from importlib import metadata
 
     from . import __version__
     target_pct = np.interp(res.t, goal_time, goal) * 100.0
@@ -78,16 +78,16 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         "kind": "activity",
         "config": cfg.to_dict(),
         "seed": cfg.seed,
-        "engine": cfg.engine,
+        "engine": res.engine,
         "dt_s": cfg.dt_ms * 1e-3,
         "fs_force_hz": cfg.fs_force_hz,
         "duration_s": cfg.task.duration_s,
         "mvc_n": cal.mvc_n,
         "mnpool_version": __version__,
-        "brian2_version": brian2.__version__,
+        "brian2_version": metadata.version("brian2"),
         "python_version": platform.python_version(),
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return _schema.describe(xr.Dataset(data_vars, coords=coords, attrs=attrs))
 
 
 def add_stimulation(ds: xr.Dataset, stimulus: Stimulus, res: Results,
@@ -102,5 +102,6 @@ def add_stimulation(ds: xr.Dataset, stimulus: Stimulus, res: Results,
                                  ("ax_fail", "axon_refractory", "axon refractory at the pulse")):
         ds[name] = ("unit", nerve[key] > 0.5, {"long_name": long_name})
     for key in ("nerve_threshold_ma", "proximal_delay_s", "distal_delay_s"):
-        ds[key] = ("unit", props[key], {"units": key.rsplit("_", 1)[1]})
+        ds[key] = ("unit", props[key], {"units": {"ma": "mA"}.get(key.rsplit("_", 1)[1], "s")})
     ds.attrs["stimulus"] = json.dumps(dataclasses.asdict(stimulus))
+    _schema.describe(ds)

@@ -15,7 +15,7 @@ from .inputs import corticospinal, drive, neuromodulation, stimulation
 from .inputs.drive import common_noise, independent_noise
 from .models import axon, interneurons, motoneuron, muscle
 from .inputs.stimulation import Stimulus
-from .network import STIM_ARRAYS, Structure
+from .network import SEGMENT_ARRAYS, STIM_ARRAYS, Structure
 from .subject import SimulationConfig, pathway_constants
 from .task import controller_values
 
@@ -36,16 +36,17 @@ def stimulation_values(cfg: SimulationConfig, structure: Structure,
     Returns the stimulation TimedArrays (``ta.ia_volley_ta``...) sampled at
     :attr:`~simulator.network.Structure.stim_dt_s` and the shared nerve-pulse constants.
     """
-    values: dict[str, Any] = {"mn.T_NERVE": -1.0, "mn.I_NERVE": -1.0,
-                              "mn.REFR_AX": cfg.nerve.axon_refractory_ms * 1e-3}
-    if stimulus is None:  # an unstimulated network does not use the volley arrays at all
+    values: dict[str, Any] = {"mn.REFR_AX": cfg.nerve.axon_refractory_ms * 1e-3}
+    if stimulus is None:  # an unstimulated network uses neither volleys nor nerve pulses
         return values
     n = structure.n_stim_steps
     values.update({f"ta.{name}": np.zeros(n) for name in STIM_ARRAYS})
+    values.update({f"ta.{name}": np.full(n, -1.0) for name in SEGMENT_ARRAYS})
     t = np.arange(n) * structure.stim_dt_s
     aff, cortex = cfg.afferent, cfg.cortex
     if stimulus.nerve_time_s is not None:
-        values["mn.T_NERVE"], values["mn.I_NERVE"] = stimulus.nerve_time_s, stimulus.nerve_ma
+        values["ta.t_nerve_ta"] = np.full(n, stimulus.nerve_time_s)
+        values["ta.i_nerve_ta"] = np.full(n, stimulus.nerve_ma)
         values["ta.ia_volley_ta"] = stimulation.ia_volley(
             t, stimulus.nerve_time_s, stimulus.nerve_ma,
             stimulation.ia_thresholds_ma(cfg.nerve, streams.rng(cfg.seed, "ia_thresholds")), cfg.nerve,

@@ -48,16 +48,29 @@ class Calibration:
         return np.interp(f, self.force_n, self.excitation, right=1.0)
 
 
+#: Parameters that do not change the force of the calibration run, so do not invalidate a
+#: cached calibration: the task and the engine, the subject's seed and session (they draw the
+#: nerve thresholds, MUAP placement and the noise of the task runs; the calibration's noise is
+#: a fixed draw), and the stimulation settings (the calibration run is not stimulated).
+CALIBRATION_FREE = ("task", "engine", "seed", "session", "nerve", "cortex")
+
+
 def _subject_key(cfg: SimulationConfig) -> str:
-    # everything but the task and the engine (both engines give the same answer) defines the subject
-    subject = {k: v for k, v in cfg.to_dict().items() if k not in ("task", "engine")}
+    # every other parameter (pool, membrane, muscle, pathways, neuromodulation, noise levels,
+    # dt, force sampling, ramp and hold) and the model equations define the force-excitation curve
+    subject = {k: v for k, v in cfg.to_dict().items() if k not in CALIBRATION_FREE}
     text = json.dumps(subject, sort_keys=True)
     return hashlib.sha1((text + Structure(1, 1.0).key()).encode()).hexdigest()[:16]
 
 
 @fill_doc
 def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool = False) -> Calibration:
-    """Measure the subject's force–excitation curve and MVC (cached by subject and seed).
+    """Measure the subject's force–excitation curve and MVC (cached on disk).
+
+    The calibration is a property of the subject's force-producing apparatus: it is cached by
+    every parameter but those of :data:`CALIBRATION_FREE` (task, engine, seed, session, nerve
+    and cortex stimulation settings), and its synaptic noise is one fixed draw, so a new noise
+    seed or session of the same subject reuses it.
 
     Parameters
     ----------
@@ -80,7 +93,9 @@ def calibrate(cfg: SimulationConfig, *, use_cache: bool = True, progress: bool =
     t_in = np.arange(structure.n_input_steps) * structure.input_dt_s
     e_ff = np.clip(t_in / ramp, 0.0, 1.0)
     props = unit_table(cfg)
-    rng = streams.noise(cfg.seed, "calibration_noise", session=cfg.session)
+    # one fixed noise draw (that of seed 0's first session), so that the calibration does not
+    # depend on the parameters it is not cached by
+    rng = streams.noise(0, "calibration_noise", session=0)
     values = network_values(cfg, structure, props, rng, e_ff=e_ff, target=np.zeros_like(e_ff),
                      closed_loop=False, f_mvc=1.0)
     res = run(structure, values, cfg.engine, progress=progress)

@@ -10,15 +10,14 @@ file-to-file function of its package.
 from __future__ import annotations
 
 import argparse
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
+from .staging import check_out, interruptible, mark_output, staged_output
 
-__all__ = ["SUBCOMMANDS", "register", "add_common", "add_where", "scheduler_from_args",
-           "prepare_out", "publish"]
+__all__ = ["SUBCOMMANDS", "register", "add_common", "add_out", "add_where", "scheduler_from_args",
+           "prepare_out", "staged_output", "interruptible", "mark_output"]
 
 AddArgs = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -50,7 +49,7 @@ def add_common(p: argparse.ArgumentParser, *, config: bool = True, out: bool = T
     if config:
         p.add_argument("--config", metavar="FILE.toml", help="TOML configuration (defaults if omitted)")
     if out:
-        p.add_argument("--out", metavar="DIR", required=True, help="output folder (created)")
+        add_out(p)
     p.add_argument("--seed", type=int, default=None, help="random seed (overrides the config's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -70,22 +69,32 @@ def scheduler_from_args(args: argparse.Namespace) -> Any:
     return "serial" if args.serial else args.scheduler
 
 
-def prepare_out(out: str) -> Path:
-    """Check that ``out`` can be written before any long work starts.
+def add_out(p: argparse.ArgumentParser, *, default: str | None = None, required: bool = True,
+            resumable: bool = False) -> None:
+    """``--out DIR`` and ``--overwrite`` (see :mod:`simulator.staging` for the rules)."""
+    p.add_argument("--out", metavar="DIR", default=default, required=required and default is None,
+                   help="output folder: created, or empty" + (", or this command's unfinished "
+                                                              "folder to resume" if resumable else "")
+                   + (f" (default {default})" if default else ""))
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of an earlier mnpool run in --out"
+                   + (" (instead of resuming it)" if resumable else ""))
+
+
+def prepare_out(args: argparse.Namespace, *, resume: str | None = None) -> Path:
+    """Check ``args.out`` before any long work (:func:`simulator.staging.check_out`).
+
+    Parameters
+    ----------
+    args
+        Parsed arguments with ``out`` and ``overwrite``.
+    resume
+        For resumable commands: their name, so that their own unfinished folder is accepted.
 
     Raises
     ------
     ConfigError
-        ``out`` exists and is not a folder.
+        ``--out`` is a file or lies under one, is not writable, or is not empty (and neither
+        resumable nor an mnpool result replaced with ``--overwrite``).
     """
-    p = Path(out)
-    if p.exists() and not p.is_dir():
-        raise ConfigError(f"--out {out!r} exists and is not a folder")
-    return p
-
-
-def publish(staging: Path, out: Path) -> None:
-    """Move every file of ``staging`` into ``out`` (created), so a failed run writes nothing."""
-    out.mkdir(parents=True, exist_ok=True)
-    for f in staging.iterdir():
-        shutil.move(str(f), out / f.name)
+    return check_out(args.out, overwrite=getattr(args, "overwrite", False), resume=resume)

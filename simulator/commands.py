@@ -8,12 +8,12 @@ Each is a thin wrapper over a public function (:func:`simulator.simulation.simul
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from .commandline import add_common, prepare_out, publish, register
+from .commandline import add_common, add_out, prepare_out, register, staged_output
 from .config import load_toml
+from .engine import ENGINES
 
 __all__ = ["run_simulate", "run_demo", "emg_config_from_args", "add_emg_arguments",
            "check_emg_outputs", "emg_outputs", "run_emg", "run_sites"]
@@ -21,8 +21,9 @@ __all__ = ["run_simulate", "run_demo", "emg_config_from_args", "add_emg_argument
 
 def _simulate_args(p: argparse.ArgumentParser) -> None:
     add_common(p)
-    p.add_argument("--engine", choices=("runtime", "standalone"), default=None,
-                   help="Brian2 engine (overrides the config's)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="Brian2 engine (overrides the config's; default auto: standalone where a "
+                        "C++ compiler works)")
     p.add_argument("--emg", action="store_true",
                    help="also synthesise the HD-sEMG recording (settings: [emg] table and flags below)")
     add_emg_arguments(p)
@@ -37,33 +38,55 @@ def run_simulate(args: argparse.Namespace) -> int:
     emg = None
     if args.emg:  # validate the EMG settings before the (long) simulation
         emg_cfg = emg_config_from_args(args)
-        emg = (emg_cfg, check_emg_outputs(emg_cfg, args.format), not args.no_figures)
-    out = prepare_out(args.out)
-    return _simulate_and_write(cfg, out, progress=not args.quiet, emg=emg)
+        emg = (emg_cfg, check_emg_outputs(emg_cfg, args.format))
+    out = prepare_out(args)
+    return _simulate_and_write(cfg, out, "simulate", progress=not args.quiet, emg=emg,
+                               figures=not args.no_figures, overwrite=args.overwrite)
 
 
-def _simulate_and_write(cfg, out: Path, *, progress: bool, emg=None) -> int:  # noqa: ANN001
+def _simulate_and_write(cfg, out: Path, command: str, *, progress: bool, emg=None,  # noqa: ANN001
+                        figures: bool = True, overwrite: bool = False) -> int:
     """Simulate, then write the activity Dataset, its figures, the config and (optionally) the
-    EMG recording into a staging folder that is moved into ``out`` only when all succeeded."""
+    EMG recording into a staging folder that becomes ``out`` only when all succeeded."""
     from .io import save_netcdf
     from .plotting import plot_activity, plot_pathways, save_figure
     from .simulation import simulate
     ds = simulate(cfg, progress=progress)
-    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
-        staging = Path(tmp)
+    with staged_output(out, command=command, overwrite=overwrite) as staging:
         save_netcdf(ds, staging / "activity.nc")
-        save_figure(plot_activity(ds), staging / "activity.png")
-        save_figure(plot_pathways(ds), staging / "pathways.png")
+        if figures:
+            save_figure(plot_activity(ds), staging / "activity.png")
+            save_figure(plot_pathways(ds), staging / "pathways.png")
         (staging / "config.toml").write_text(_to_toml(cfg.to_dict()))
         if emg is not None:
-            emg_cfg, formats, figures = emg
+            emg_cfg, formats = emg
             emg_outputs(ds, emg_cfg, staging, formats, seed=cfg.seed, progress=progress,
                         figures=figures)
-        publish(staging, out)
+        _activity_report(ds, cfg, staging, command)
     if progress:
-        print(f"wrote {out / 'activity.nc'} ({ds.sizes['spike']} spikes, {ds.sizes['unit']} units) "
-              f"and {out / 'activity.png'}")
+        print(f"wrote {out / 'activity.nc'} ({ds.sizes['spike']} spikes, {ds.sizes['unit']} units)"
+              + (f" and {out / 'activity.png'}" if figures else ""))
     return 0
+
+
+def _activity_report(ds, cfg, staging: Path, command: str) -> None:  # noqa: ANN001
+    """``report.html`` of a simulation: its figures, a few facts, the config and the files."""
+    import numpy as np
+
+    from .report import Table, write_report
+    spikes = np.bincount(ds["spike_unit"].values, minlength=ds.sizes["unit"])
+    force = ds["force_mvc"].values
+    facts = [["motor units", ds.sizes["unit"], ""], ["units that discharged", int((spikes > 0).sum()), ""],
+             ["discharges", int(spikes.sum()), ""], ["MVC", float(ds.attrs["mvc_n"]), "N"],
+             ["peak force", float(force.max()), "%MVC"], ["duration", float(ds.attrs["duration_s"]), "s"]]
+    names = ["activity.png", "pathways.png", "recording_emg.png", "recording_rms_map.png",
+             "recording_muap_grid.png"]
+    write_report(staging, title=f"mnpool {command}", command=f"mnpool {command}",
+                 summary=f"{cfg.task.shape} contraction to {cfg.task.level:g} % on a "
+                         f"{ds.sizes['unit']}-unit pool (seed {cfg.seed}).",
+                 figures=[(n, n.removesuffix(".png").replace("_", " ")) for n in names],
+                 tables=[Table("Run", ["quantity", "value", "units"], facts)],
+                 config=cfg.to_dict(), data_files=["activity.nc", "recording.nc", "config.toml"])
 
 
 def _to_toml(data: dict, prefix: str = "") -> str:
@@ -84,7 +107,7 @@ def _to_toml(data: dict, prefix: str = "") -> str:
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", default="demo_output", help="output folder")
+    add_out(p, default="demo_output")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -96,10 +119,11 @@ def run_demo(args: argparse.Namespace) -> int:
     from .emg import EmgConfig
     from .simulation import SimulationConfig
     cfg = SimulationConfig(seed=args.seed)
-    out = prepare_out(args.out)
+    out = prepare_out(args)
     emg_cfg = EmgConfig()
-    return _simulate_and_write(cfg, out, progress=not args.quiet,
-                               emg=(emg_cfg, check_emg_outputs(emg_cfg, "netcdf"), True))
+    return _simulate_and_write(cfg, out, "demo", progress=not args.quiet,
+                               emg=(emg_cfg, check_emg_outputs(emg_cfg, "netcdf")),
+                               overwrite=args.overwrite)
 
 
 def add_emg_arguments(p: argparse.ArgumentParser) -> None:
@@ -193,20 +217,20 @@ def emg_outputs(activity: Any, cfg: Any, out: str | Path, formats: list[str], *,
 @register("emg", "synthesise HD-sEMG (with ground truth) from an activity Dataset", _add_emg_command)
 def run_emg(args: argparse.Namespace) -> int:
     """``mnpool emg``: validate everything, synthesise, write the formats and figures."""
-    from .emg import check_activity
-    from .io import load_netcdf
+    from .loading import read_activity
 
     # Every check happens before any work or any write.
     cfg = emg_config_from_args(args)
     formats = check_emg_outputs(cfg, args.format)
-    activity = load_netcdf(args.activity)
-    check_activity(activity)
+    activity = read_activity(args.activity)
+    out = prepare_out(args)
     seed = args.seed if args.seed is not None else activity.attrs.get("seed")
-    written = emg_outputs(activity, cfg, args.out, formats, seed=seed, cache=not args.no_cache,
-                          progress=not args.quiet, figures=not args.no_figures)
+    with staged_output(out, command="emg", overwrite=args.overwrite) as staging:
+        written = emg_outputs(activity, cfg, staging, formats, seed=seed, cache=not args.no_cache,
+                              progress=not args.quiet, figures=not args.no_figures)
     if not args.quiet:
         for key, path in written.items():
-            print(f"  {key}: {Path(path)}")
+            print(f"  {key}: {out / Path(path).relative_to(staging)}")
     return 0
 
 

@@ -380,4 +380,4 @@ def _recording(activity: xr.Dataset, cfg: EmgConfig, seed: int, el: Electrodes, 
         "config": cfg.to_dict(),
         "seed": int(seed),
     })
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    return S.describe(xr.Dataset(data, coords=coords, attrs=attrs))

@@ -1,12 +1,13 @@
 """Run a network on Brian2's runtime (Cython) or ``cpp_standalone`` device.
 
+* **standalone** (the default where a C++ compiler works): every network structure is
+  generated and compiled once into the cache directory (``$MNPOOL_CACHE`` or
+  ``~/.cache/mnpool``) and the binary is re-run with every parameter and input as command-line
+  values, by this process and every later one (:mod:`simulator.standalone`);
 * **runtime** builds the objects in this process and runs them with the Cython code-generation
-  target (NumPy where Cython is unavailable), with a progress bar.
-* **standalone** generates C++ once per :class:`simulator.network.Structure` into a build folder
-  under the cache directory (``$MNPOOL_CACHE`` or ``~/.cache/mnpool``), compiles it once, and
-  re-runs the binary with every parameter and input passed through ``run_args``. Within one
-  process the compiled network stays loaded; other processes (Dask workers) reuse the compiled
-  folder, guarded by a file lock, and write results to their own results folder.
+  target (NumPy where Cython is unavailable), with a progress bar; it is the fallback where no
+  compiler works, with a one-line notice;
+* **auto** picks one of them (:func:`resolve`).
 
 No Brian2 random number generator is used anywhere: every random input is drawn with NumPy from
 the run's seed and passed as values, which is what makes the two engines give the same spikes.
@@ -16,19 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
-import uuid
-from pathlib import Path
+import sys
 from typing import Any
 
 import numpy as np
 
-from .cache import cache_dir
 from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Built, Structure, build
 
-__all__ = ["ENGINES", "Values", "Results", "run"]
+__all__ = ["ENGINES", "Values", "Results", "run", "resolve"]
 
-ENGINES = ("runtime", "standalone")
+ENGINES = ("auto", "runtime", "standalone")
 
 #: Values of one run: ``{"mn.C_s": array, "drive.kp": scalar, "ta.indep_ta": 2-D array, ...}``
 #: in SI base units; names are ``group.variable`` or ``ta.<TimedArray name>``.
@@ -50,6 +48,10 @@ class Results:
     voltage: dict[str, np.ndarray] | None = None
     voltage_t: np.ndarray | None = None
     nerve: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    engine: str = "runtime"
+    #: Nerve latches at the end of every trial segment but the last, ``(unit, segment)``
+    #: (multi-segment runs only; the last segment's are :attr:`nerve`).
+    latches: dict[str, np.ndarray] | None = None
 
 
 def _quantity(group: Any, name: str, value: Any) -> Any:
@@ -91,6 +93,8 @@ def _collect(built: Built) -> Results:
         voltage=voltage,
         voltage_t=voltage_t,
         nerve={k: grab(getattr(built.mn, k + "_")[:]) for k in NERVE_STATES},
+        latches=None if built.latches is None else
+        {k: grab(getattr(built.latches, k + "_"))[:, 1:] for k in NERVE_STATES},
     )
 
 
@@ -130,65 +134,84 @@ def _ensure_runtime() -> None:
         b2.device.reinit()
         from brian2.devices.device import reset_device
         reset_device(runtime_device)
-        _STANDALONE["built"] = None
-        _STANDALONE["key"] = None
     try:
         import Cython  # noqa: F401
         b2.prefs.codegen.target = "cython"
     except ImportError:  # pragma: no cover - Cython is a declared dependency
         b2.prefs.codegen.target = "numpy"
     b2.prefs.logging.std_redirection = False
+    # Brian2's Ctrl+C handler ends a run early and returns its truncated results as if complete;
+    # an interrupted command must stop instead, so that nothing half-simulated is written.
+    b2.prefs.core.stop_on_keyboard_interrupt = False
 
 
 # ----------------------------------------------------------------------------- standalone
-_STANDALONE: dict[str, Any] = {"key": None, "built": None, "dir": None}
-
-
-def _build_standalone(structure: Structure) -> None:
-    import brian2 as b2
-    from brian2.utils.filelock import FileLock
-    key = structure.key()
-    if _STANDALONE["key"] == key:  # _ensure_runtime() clears the key when it leaves standalone
-        return
-    directory = cache_dir() / f"standalone-{key}"
-    directory.mkdir(parents=True, exist_ok=True)
-    b2.device.reinit()
-    b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
-    b2.prefs.devices.cpp_standalone.openmp_threads = 0
-    built = build(structure)
-    built.network.run(structure.duration_s * b2.second)
-    with FileLock(str(directory) + ".lock"):
-        b2.device.build(directory=str(directory), compile=True, run=False, with_output=False)
-    _STANDALONE.update(key=key, built=built, dir=directory)
-
-
 def _run_standalone(structure: Structure, values: Values, progress: bool) -> Results:
-    import brian2 as b2
-    if progress:
-        print(f"Brian2 cpp_standalone: building/reusing network {structure.key()} "
-              f"({structure.n_units} units, {structure.duration_s:g} s)", flush=True)
-    _build_standalone(structure)  # no-op when this structure is already loaded
-    built: Built = _STANDALONE["built"]
-    run_args: dict[Any, Any] = {}
-    for key, value in values.items():
-        target, var = _split(built, key)
-        if not var:
-            run_args[target] = np.asarray(value, dtype=float).reshape(target.values.shape)
-        else:
-            view = getattr(target, var)
-            arr = np.asarray(value, dtype=float)
-            if target.variables[var].scalar:
-                arr = arr.reshape(())
-            run_args[view] = _quantity(target, var, arr)
-    results_dir = f"results_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    b2.device.run(run_args=run_args, with_output=False, results_directory=results_dir)
+    from . import standalone
+    compiled = standalone.ensure_build(structure, progress=progress)
     try:
-        return _collect(built)
-    finally:  # results are copied into memory; don't let sweeps fill the build folder
-        shutil.rmtree(Path(_STANDALONE["dir"]) / results_dir, ignore_errors=True)
+        out = standalone.run_build(compiled, values)
+    except standalone.BinaryFailed as exc:  # a damaged binary: rebuild it once
+        print(f"mnpool: {exc}; rebuilding the network", file=sys.stderr, flush=True)
+        standalone.discard(compiled)
+        out = standalone.run_build(standalone.ensure_build(structure, progress=progress), values)
+    return _results_from_outputs(out)
 
 
-def run(structure: Structure, values: Values, engine: str = "runtime", *, progress: bool = False) -> Results:
+def _results_from_outputs(out: dict[str, np.ndarray]) -> Results:
+    order = np.lexsort((out["spikes.i"], out["spikes.t"]))
+    voltage = voltage_t = None
+    if "voltage.t" in out:
+        voltage = {v: out[f"voltage.{v}"] for v in ("v_s", "v_d", "m_pic")}
+        voltage_t = out["voltage.t"]
+    return Results(
+        spike_time=out["spikes.t"][order],
+        spike_unit=out["spikes.i"][order].astype(np.int32),
+        t=out["state.t"],
+        force=out["state.force"][0],
+        excitation=out["state.exc"][0],
+        target=out["state.goal"][0],
+        signals={k: out[f"state.{k}"][0] for k in DRIVE_SIGNALS},
+        pathways={k: out[f"pathways.{k}"] for k in PATHWAY_CURRENTS},
+        voltage=voltage,
+        voltage_t=voltage_t,
+        nerve={k: out[f"mn.{k}"] for k in NERVE_STATES},
+        latches={k: out[f"latches.{k}"][:, 1:] for k in NERVE_STATES} if "latches.ax_m" in out else None,
+        engine="standalone",
+    )
+
+
+# ----------------------------------------------------------------------------- choice
+_NOTICES: set[str] = set()
+
+
+def _notice(text: str) -> None:
+    """Print a one-line notice on stderr, once per process."""
+    if text not in _NOTICES:
+        _NOTICES.add(text)
+        print(f"mnpool: {text}", file=sys.stderr, flush=True)
+
+
+def resolve(engine: str) -> str:
+    """The engine that ``engine`` runs on: ``"auto"`` is ``$MNPOOL_ENGINE`` when set, else
+    ``"standalone"`` where a C++ compiler works (probed once, cached) and ``"runtime"`` otherwise."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine = {engine!r} is not allowed; expected one of {', '.join(ENGINES)}")
+    if engine != "auto":
+        return engine
+    chosen = os.environ.get("MNPOOL_ENGINE", "").strip()
+    if chosen:
+        if chosen not in ("runtime", "standalone"):
+            raise ValueError(f"MNPOOL_ENGINE = {chosen!r} is not allowed; expected runtime or standalone")
+        return chosen
+    from .standalone import compiler_works
+    if compiler_works():
+        return "standalone"
+    _notice("no working C++ compiler (make and $CXX or g++); running on the slower runtime engine")
+    return "runtime"
+
+
+def run(structure: Structure, values: Values, engine: str = "auto", *, progress: bool = False) -> Results:
     """Simulate ``structure`` with ``values`` on the chosen engine.
 
     Parameters
@@ -198,16 +221,22 @@ def run(structure: Structure, values: Values, engine: str = "runtime", *, progre
     values
         Every parameter and input (see :data:`Values`).
     engine
-        ``"runtime"`` or ``"standalone"``.
+        ``"auto"`` (see :func:`resolve`), ``"runtime"`` or ``"standalone"``. When the
+        standalone engine cannot build or run a network (no compiler, unwritable cache), the
+        run falls back to the runtime engine with a one-line notice: both give the same spikes.
     progress
         Show a progress bar (runtime) or build messages (standalone).
 
     Returns
     -------
     Results
+        ``Results.engine`` says which engine ran.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine = {engine!r} is not allowed; expected one of {', '.join(ENGINES)}")
-    if engine == "runtime":
-        return _run_runtime(structure, values, progress)
-    return _run_standalone(structure, values, progress)
+    engine = resolve(engine)
+    if engine == "standalone":
+        from .standalone import StandaloneError
+        try:
+            return _run_standalone(structure, values, progress)
+        except StandaloneError as exc:
+            _notice(f"standalone engine unavailable ({exc}); running on the runtime engine")
+    return _run_runtime(structure, values, progress)

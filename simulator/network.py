@@ -37,7 +37,7 @@ from .models.axon import NERVE_EQUATIONS, NERVE_EVENTS, NERVE_ON_EVENT, NERVE_RE
 from .task import CONTROLLER_EQUATIONS
 
 __all__ = ["Structure", "build", "declared", "DRIVE_EQUATIONS", "MOTONEURON_GROUP_EQUATIONS",
-           "STIM_ARRAYS", "NERVE_STATES"]
+           "STIM_ARRAYS", "SEGMENT_ARRAYS", "NERVE_STATES", "segment_reset"]
 
 #: Descending outputs and Ia activity, shared by the ``drive`` group (``exc_src = exc``) and the
 #: motoneurons (``exc_src = exc_l``).
@@ -98,6 +98,12 @@ class Structure:
         Sampling interval of force, excitation and target [s].
     voltage_units
         Units whose membrane potentials are recorded (at ``dt_s``).
+    stimulated
+        Whether the run carries stimulation (volley time courses, nerve events).
+    segments
+        Number of independent trials in the run: every ``duration_s / segments`` seconds every
+        state variable is reset to its initial value (:func:`segment_reset`) and the nerve
+        latches of the ending trial are recorded, so one run serves several trials.
     """
 
     n_units: int
@@ -107,6 +113,12 @@ class Structure:
     record_dt_s: float = 1e-3
     voltage_units: tuple[int, ...] = ()
     stimulated: bool = False
+    segments: int = 1
+
+    @property
+    def segment_s(self) -> float:
+        """Length of one trial segment [s] (the whole run when ``segments`` is 1)."""
+        return self.duration_s / self.segments
 
     @property
     def n_input_steps(self) -> int:
@@ -150,6 +162,7 @@ class Built:
     pathways: object
     voltage: object | None
     timed_arrays: dict[str, object]
+    latches: object | None = None
 
 
 #: Input time courses of a network and their dimensionality (1: shared, 2: one column per unit).
@@ -159,6 +172,28 @@ TIMED_ARRAYS = {"common_ta": 1, "beta_ta": 1, "indep_ta": 2, "eff_ta": 1, "targe
 #: the Ia volley (units of the Ia reference rate), corticospinal and reticulospinal volleys
 #: (units of maximal descending excitation) and the GABA-B suppression of cortical output.
 STIM_ARRAYS = ("ia_volley_ta", "cst_volley_ta", "rst_volley_ta", "cort_inh_ta")
+
+#: Nerve pulse of the current trial segment, sampled like :data:`STIM_ARRAYS`: its run time [s]
+#: and intensity [mA] (-1: none), and what replaces them in an unstimulated network.
+SEGMENT_ARRAYS = {"t_nerve_ta": "-1*second", "i_nerve_ta": "-1"}
+
+#: Initial values of state variables that do not start at 0 (the others are reset to 0).
+INITIAL_STATE = {"v_s": "E_L", "v_d": "E_L", "t_prev": "-1e9*second", "lastspike": "-1e4*second",
+                 "not_refractory": "True"}
+
+
+def segment_reset(group: object) -> str:
+    """Brian2 code putting every state variable of ``group`` back to its initial value: every
+    differential variable and non-constant parameter (0, or :data:`INITIAL_STATE`)."""
+    from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER
+    lines = []
+    for name, eq in group.equations.items():  # type: ignore[attr-defined]
+        if eq.type == DIFFERENTIAL_EQUATION or (eq.type == PARAMETER and not eq.flags):
+            lines.append(f"{name} = {INITIAL_STATE.get(name, name + ' * 0')}")
+    for name in ("lastspike", "not_refractory"):  # the refractoriness of a spiking group
+        if name in group.variables and not any(x.startswith(name + " ") for x in lines):  # type: ignore[attr-defined]
+            lines.append(f"{name} = {INITIAL_STATE[name]}")
+    return "\n".join(lines) + "\n"
 
 #: Signals of the drive group recorded at ``record_dt_s``.
 DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate", "o_cst", "o_rst",
@@ -187,6 +222,11 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
         values = np.asarray(timed_values.get(name, np.zeros(structure.n_stim_steps)), dtype=float)
         tas[name] = b2.TimedArray(values.reshape(structure.n_stim_steps),
                                   dt=structure.stim_dt_s * b2.second, name=name)
+    for name in SEGMENT_ARRAYS:
+        values = np.asarray(timed_values.get(name, np.full(structure.n_stim_steps, -1.0)), dtype=float)
+        unit = b2.second if name == "t_nerve_ta" else 1
+        tas[name] = b2.TimedArray(values.reshape(structure.n_stim_steps) * unit,
+                                  dt=structure.stim_dt_s * b2.second, name=name)
     ns = dict(tas, INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
 
@@ -198,6 +238,8 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
         for name in STIM_ARRAYS:
             drive_eqs = drive_eqs.replace(f"{name}(t)", "0")
             mn_eqs = mn_eqs.replace(f"{name}(t)", "0")
+        for name, none in SEGMENT_ARRAYS.items():
+            mn_eqs = mn_eqs.replace(f"{name}(t)", none)
     # the collision bookkeeping and the axon events cost ~25 % of a small run's time: only
     # stimulated networks carry them (the latches then stay 0)
     if structure.stimulated:
@@ -228,5 +270,15 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
         voltage = b2.StateMonitor(mn, ["v_s", "v_d", "m_pic"], record=list(structure.voltage_units),
                                   dt=dt, name="voltage")
         objs.append(voltage)
+    latches = None
+    if structure.segments > 1:
+        seg = structure.segment_s * b2.second
+        # the latches of the ending trial are recorded before the reset (same slot, earlier order)
+        latches = b2.StateMonitor(mn, list(NERVE_STATES), record=True, dt=seg, when="start",
+                                  order=-10, name="latches")
+        objs.append(latches)
+        for group in (drive, mn):
+            group.run_regularly(segment_reset(group), dt=seg, when="start", order=-5,
+                                name=f"{group.name}_segment_reset")
     net = b2.Network(*objs, name="mnpool_network")
-    return Built(net, mn, drive, spikes, state, pathways, voltage, tas)
+    return Built(net, mn, drive, spikes, state, pathways, voltage, tas, latches)

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import xarray as xr
 
@@ -23,8 +25,9 @@ from ._docs import fill_doc
 from .activity import add_stimulation, to_dataset
 from .assembly import network_values, structure_for
 from .calibration import Calibration, calibrate
-from .engine import run
+from .engine import Results, Values, run
 from .inputs.stimulation import Stimulus
+from .network import Structure
 from .subject import SimulationConfig, load_config, unit_table
 from .task import target_profile
 
@@ -70,24 +73,52 @@ def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tu
         stimulus.check(task.duration_s, cfg.dt_ms * 1e-3)
     cal = calibration if calibration is not None else calibrate(cfg, progress=progress)
     structure = structure_for(cfg, task.duration_s, voltage_units, stimulated=stimulus is not None)
+    trial_run = prepare_trial(cfg, structure, cal, trial=trial, injection=injection, stimulus=stimulus)
+    res = run(structure, trial_run.values, cfg.engine, progress=progress)
+    return finish_trial(cfg, res, trial_run, structure.voltage_units)
+
+
+@dataclasses.dataclass
+class TrialRun:
+    """Everything a trial's network run needs and its Dataset is assembled from."""
+
+    values: Values
+    props: dict[str, np.ndarray]
+    calibration: Calibration
+    goal_time: np.ndarray
+    goal: np.ndarray
+    stimulus: Stimulus | None
+
+
+def prepare_trial(cfg: SimulationConfig, structure: Structure, cal: Calibration, *,
+                  trial: int | None = None, injection: tuple[np.ndarray, np.ndarray] | None = None,
+                  stimulus: Stimulus | None = None, props: dict[str, np.ndarray] | None = None) -> TrialRun:
+    """Values of one run of ``cfg``'s task on ``structure`` (noise drawn for ``trial``)."""
+    task = cfg.task
     t_in = np.arange(structure.n_input_steps) * structure.input_dt_s
     goal = target_profile(task, t_in) / 100.0
     if task.control == "force":
         e_ff, target, closed = cal.excitation_for(goal), goal, True
     else:
         e_ff, target, closed = goal, np.zeros_like(goal), False
-    props = unit_table(cfg)
+    props = unit_table(cfg) if props is None else props
     rng = streams.noise(cfg.seed, "task_noise", session=cfg.session, trial=trial)
     values = network_values(cfg, structure, props, rng, e_ff=e_ff, target=target, closed_loop=closed,
-                     f_mvc=cal.mvc_n, injection=injection, stimulus=stimulus)
-    res = run(structure, values, cfg.engine, progress=progress)
-    ds = to_dataset(cfg, res, props, cal, goal_time=t_in, goal=goal,
-                    voltage_units=structure.voltage_units)
+                            f_mvc=cal.mvc_n, injection=injection, stimulus=stimulus)
+    return TrialRun(values, props, cal, t_in, goal, stimulus)
+
+
+def finish_trial(cfg: SimulationConfig, res: Results, trial_run: TrialRun,
+                 voltage_units: tuple[int, ...] = ()) -> xr.Dataset:
+    """The ``activity`` Dataset of one trial from its raw results."""
+    ds = to_dataset(cfg, res, trial_run.props, trial_run.calibration, goal_time=trial_run.goal_time,
+                    goal=trial_run.goal, voltage_units=voltage_units)
     # the cortical signal standing in for EEG/MEG: corticospinal output with its common and beta
     # oscillations (the shared input of every corticomotoneuronal synapse)
-    oscillation = np.interp(res.t, t_in, values["ta.common_ta"] + values["ta.beta_ta"])
+    values = trial_run.values
+    oscillation = np.interp(res.t, trial_run.goal_time, values["ta.common_ta"] + values["ta.beta_ta"])
     ds["cortical_signal"] = ("time", ds["corticospinal_output"].values * (1 + oscillation),
                              {"units": "1", "long_name": "corticospinal output with its oscillations"})
-    if stimulus is not None:
-        add_stimulation(ds, stimulus, res, props)
+    if trial_run.stimulus is not None:
+        add_stimulation(ds, trial_run.stimulus, res, trial_run.props)
     return ds

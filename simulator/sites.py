@@ -104,7 +104,7 @@ def apply_adaptation(cfg: SimulationConfig, adaptation: Mapping[str, float]) -> 
         A validated copy (a change that pushes a parameter outside its allowed range raises
         :class:`ConfigError` naming the site and the parameter).
     """
-    changes: dict[str, dict[str, float]] = {}
+    changes: dict[str, float] = {}
     for name, change in adaptation.items():
         if name not in SITES:
             raise ConfigError(f"unknown site {name!r}; known sites: {', '.join(SITES)}")
@@ -113,13 +113,16 @@ def apply_adaptation(cfg: SimulationConfig, adaptation: Mapping[str, float]) -> 
             raise ConfigError(f"adaptation of site {name!r} = {change!r} is outside the supported "
                               f"relative change [{MIN_CHANGE:g}, {MAX_CHANGE:g}]")
         for path, exponent in SITES[name].parameters:
-            section, field = path.split(".")
-            current = changes.get(section, {}).get(field, getattr(getattr(cfg, section), field))
-            changes.setdefault(section, {})[field] = current * (1.0 + change) ** exponent
+            changes[path] = changes.get(path, cfg.get_path(path)) * (1.0 + change) ** exponent
+    # each section is rebuilt on its own so that an error names the sites that touched it
+    by_section: dict[str, dict[str, float]] = {}
+    for path, value in changes.items():
+        section, _, field = path.partition(".")
+        by_section.setdefault(section, {})[field] = value
     sections = {}
-    for section, fields in changes.items():
+    for section, fields in by_section.items():
         try:
-            sections[section] = getattr(cfg, section).replace(**fields)
+            sections[section] = cfg.get_path(section).replace_paths(fields)
         except ConfigError as exc:
             sites = [n for n in adaptation if any(p.startswith(section + ".") for p, _ in SITES[n].parameters)]
             raise ConfigError(f"adaptation {dict(adaptation)} of site(s) {sites} is not supported "

@@ -23,6 +23,10 @@ STREAMS: dict[str, int] = {
     "ia_dispersion": 5,       # Ia-volley conduction-velocity dispersion (anatomy)
     "electrode_shift": 7,     # electrode placement between sessions
     "emg_noise": 0x656D67,    # EMG noise ("emg"), separate from MUAP placement
+    # virtual cohorts (scenarios.cohort): keyed [cohort seed, group, subject id, purpose, index],
+    # five words, so they never meet the two-to-four-word subject streams above
+    "cohort_train": 0,        # the training group's individuals and sessions
+    "cohort_control": 1,      # the control group's individuals and sessions
 }
 
 

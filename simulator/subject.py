@@ -54,7 +54,10 @@ class SimulationConfig(Config):
     session: int = param(0, lo=0, hi=100_000, doc=(
         "testing session of the subject (0 = first): a later session draws new noise in every "
         "run but keeps the subject's anatomy"))
-    engine: str = param("runtime", choices=ENGINES)
+    engine: str = param("auto", choices=ENGINES, doc=(
+        "Brian2 engine: 'standalone' (compiled once per network structure, then reused), "
+        "'runtime' (Cython, no C++ compiler needed) or 'auto' (standalone where a C++ compiler "
+        "works, else runtime; $MNPOOL_ENGINE overrides)"))
     dt_ms: float = param(0.1, lo=0.005, hi=0.1, unit="ms", doc="integration time step")
     fs_force_hz: float = param(1000.0, lo=100.0, hi=10000.0, unit="Hz",
                                doc="sampling rate of force, excitation and target")

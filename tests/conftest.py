@@ -16,11 +16,16 @@ def _isolated_cache(tmp_path_factory):
     """Calibrations and standalone builds go to a per-session folder, never the user's cache."""
     old = os.environ.get("MNPOOL_CACHE")
     os.environ["MNPOOL_CACHE"] = str(tmp_path_factory.mktemp("mnpool_cache"))
+    # 'auto' runs on the runtime engine in tests: compiling a binary for every network
+    # structure of the suite costs more than it saves; the standalone engine is tested by name
+    old_engine = os.environ.get("MNPOOL_ENGINE")
+    os.environ["MNPOOL_ENGINE"] = "runtime"
     yield
-    if old is None:
-        os.environ.pop("MNPOOL_CACHE", None)
-    else:
-        os.environ["MNPOOL_CACHE"] = old
+    for name, value in (("MNPOOL_CACHE", old), ("MNPOOL_ENGINE", old_engine)):
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def small_config(n_units: int = 30, **task):

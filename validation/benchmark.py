@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from simulator.config import Config, ConfigError, param
-from simulator.io import atomic_path, load_netcdf, read_decomposition, save_netcdf
+from simulator.config import Config, ConfigError, param, short_repr
+from simulator.io import atomic_path, save_netcdf
+from simulator.loading import InputError, read_decomposition_file, read_json, read_recording
 
 from .decomposition import DecompositionConfig, decompose
 from .metrics import score
 
 __all__ = ["SuiteConfig", "RecordingFactory", "conditions", "simulated_recording", "toy_factory",
-           "make_suite", "run_suite", "score_suite", "score_file", "suite_figures", "MANIFEST"]
+           "make_suite", "run_suite", "score_suite", "score_file", "suite_figures", "MANIFEST",
+           "check_suite"]
 
 #: Name of the manifest file of a suite folder.
 MANIFEST = "manifest.json"
@@ -157,12 +160,58 @@ def make_suite(out_dir: str | Path, cfg: SuiteConfig | None = None, *,
     return out / MANIFEST
 
 
-def _manifest(suite_dir: str | Path) -> dict[str, Any]:
+#: A recording id: a plain file stem (it names ``<id>.nc`` files inside output folders).
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,119}")
+_CONDITIONS = ("snr_db", "contraction_mvc", "grid", "n_units", "seed")
+
+
+def _inside(base: Path, relative: Any, where: str) -> Path:
+    """``base / relative``, checked to stay inside ``base`` (no absolute path, no ``..``)."""
+    if not isinstance(relative, str) or not relative or "\0" in relative:
+        raise InputError(where, f"file name {short_repr(relative)} must be a non-empty string")
+    rel = Path(relative)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise InputError(where, f"file name {short_repr(relative)} must be a relative path "
+                                "inside the suite folder (no '..', not absolute)")
+    full = (base / rel).resolve()
+    if not full.is_relative_to(base.resolve()):
+        raise InputError(where, f"file name {short_repr(relative)} leads outside the suite folder")
+    return base / rel
+
+
+def check_suite(suite_dir: str | Path) -> dict[str, Any]:
+    """Read and validate a suite's manifest: every id a plain name, every file inside the suite.
+
+    Paths built from the manifest (``<id>.nc`` in output folders, the recording files) must stay
+    inside their folders whatever the file says (issue 16).
+    """
     p = Path(suite_dir) / MANIFEST
     if not p.is_file():
         raise FileNotFoundError(f"no benchmark manifest {str(p)!r}; create one with "
                                 "'mnpool benchmark make'")
-    return json.loads(p.read_text())
+    man = read_json(p, "benchmark manifest")
+    if not isinstance(man, dict) or not isinstance(man.get("recordings"), list) \
+            or not isinstance(man.get("suite"), dict):
+        raise InputError(p, "needs an object with 'suite' (table) and 'recordings' (list)")
+    seen = set()
+    for i, r in enumerate(man["recordings"]):
+        if not isinstance(r, dict):
+            raise InputError(p, f"recordings[{i}] must be an object")
+        rid = r.get("id")
+        if not isinstance(rid, str) or not _ID.fullmatch(rid) or ".." in rid:
+            raise InputError(p, f"recordings[{i}].id = {short_repr(rid)} must be a plain name "
+                                "(letters, digits, '_', '-', '.', '+'; no path)")
+        if rid in seen:
+            raise InputError(p, f"recording id {rid!r} appears twice")
+        seen.add(rid)
+        missing = [k for k in _CONDITIONS if k not in r]
+        if missing:
+            raise InputError(p, f"recordings[{i}] ({rid}) lacks {', '.join(missing)}")
+        seed = r["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise InputError(p, f"recordings[{i}].seed = {short_repr(seed)} must be an integer >= 0")
+        _inside(Path(suite_dir), r.get("file"), str(p))
+    return man
 
 
 def run_suite(suite_dir: str | Path, out_dir: str | Path | None = None,
@@ -185,7 +234,7 @@ def run_suite(suite_dir: str | Path, out_dir: str | Path | None = None,
     list of Path
         The decomposition files.
     """
-    man = _manifest(suite_dir)
+    man = check_suite(suite_dir)
     out = Path(out_dir) if out_dir is not None else Path(suite_dir) / "mnpool"
     files = []
     recs = man["recordings"]
@@ -193,7 +242,7 @@ def run_suite(suite_dir: str | Path, out_dir: str | Path | None = None,
         from tqdm import tqdm
         recs = tqdm(recs, desc="benchmark run", unit="recording")
     for r in recs:
-        rec = load_netcdf(Path(suite_dir) / r["file"])
+        rec = read_recording(_inside(Path(suite_dir), r["file"], str(Path(suite_dir) / MANIFEST)))
         files.append(save_netcdf(decompose(rec, cfg, seed=r["seed"]), out / f"{r['id']}.nc"))
     return files
 
@@ -213,14 +262,14 @@ def score_file(recording: str | Path | xr.Dataset, decomposition: str | Path | x
     **kwargs
         Passed to :func:`validation.metrics.score`.
     """
-    rec = recording if isinstance(recording, xr.Dataset) else load_netcdf(recording)
+    rec = recording if isinstance(recording, xr.Dataset) else read_recording(recording, truth=True)
     if "spike_unit" not in rec:
         raise ConfigError("the recording has no ground truth (variables 'spike_unit' and "
                           "'spike_sample'/'spike_time'); only simulated recordings can be scored")
     if isinstance(decomposition, xr.Dataset):
         dec = decomposition
     else:
-        dec = read_decomposition(decomposition, fmt)
+        dec = read_decomposition_file(decomposition, fmt)
         if "fs_hz" not in dec.attrs:  # formats without a stored rate: the recording's
             dec.attrs["fs_hz"] = float(rec.attrs["fs_hz"])
     return score(dec, rec, **kwargs)
@@ -249,7 +298,7 @@ def score_suite(suite_dir: str | Path, decompositions: str | Path, *, fmt: str |
         Per recording (dim ``recording``): conditions, ``n_found``, ``n_matched``,
         ``n_estimated``, ``n_duplicates``, ``mean_roa_matched``.
     """
-    man = _manifest(suite_dir)
+    man = check_suite(suite_dir)
     ddir = Path(decompositions)
     if not ddir.is_dir():
         raise FileNotFoundError(f"no such folder of decompositions: {str(ddir)!r}")
@@ -259,7 +308,8 @@ def score_suite(suite_dir: str | Path, decompositions: str | Path, *, fmt: str |
         if not cands:
             raise FileNotFoundError(f"no decomposition of {r['id']} in {str(ddir)!r} "
                                     f"(expected {r['id']}.json/.mat/.csv/.nc)")
-        sc = score_file(Path(suite_dir) / r["file"], cands[0], fmt=fmt)
+        sc = score_file(_inside(Path(suite_dir), r["file"], str(Path(suite_dir) / MANIFEST)),
+                        cands[0], fmt=fmt)
         cond = {k: r[k] for k in ("id", "snr_db", "contraction_mvc", "grid", "n_units", "seed")}
         df = sc.drop_dims("estimate").to_dataframe().reset_index()
         for k, v in cond.items():

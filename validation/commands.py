@@ -6,16 +6,10 @@ and the suite functions of :mod:`validation.benchmark`, registered in :mod:`simu
 
 from __future__ import annotations
 
-from simulator.commandline import add_common, register
+from simulator.commandline import add_common, add_out, prepare_out, register, staged_output
 from simulator.config import ConfigError, load_toml
 
 __all__ = ["run_decompose", "run_score", "run_benchmark"]
-
-
-def _load_recording(path: str):
-    """Load a recording Dataset for a command (FileNotFoundError -> 'mnpool: error')."""
-    from simulator.io import load_netcdf
-    return load_netcdf(path)
 
 
 def _decomposition_config(args):
@@ -39,7 +33,7 @@ def _add_score(p):
                    help="decomposition: mnpool .nc, openhdemg .json, MUedit/DEMUSE .mat, CSV")
     p.add_argument("--format", choices=DECOMPOSITION_FORMATS, default=None,
                    help="format of FILE (guessed from its suffix and content if omitted)")
-    p.add_argument("--out", metavar="DIR", default=None, help="write score.csv/score.nc here")
+    add_out(p, required=False)
 
 
 def _add_benchmark(p):
@@ -64,24 +58,25 @@ def _add_benchmark(p):
 @register("decompose", "decompose an HD-sEMG recording into motor units (Negro et al. 2016)",
           _add_decompose)
 def run_decompose(args) -> int:
-    from pathlib import Path
-
     from validation.decomposition import decompose
     from validation.figures import plot_raster, plot_sources
     from validation.metrics import score
 
     from simulator.io import save_netcdf
+    from simulator.loading import read_recording
     cfg = _decomposition_config(args)        # validated before any work
-    rec = _load_recording(args.recording)
+    rec = read_recording(args.recording)
+    out = prepare_out(args)
     dec = decompose(rec, cfg, progress=not args.quiet)
-    out = Path(args.out)
     sc = score(dec, rec) if "spike_unit" in rec else None
-    save_netcdf(dec, out / "decomposition.nc")
-    plot_sources(dec, out / "sources.png")
-    plot_raster(dec, out / "raster.png", rec, sc)
+    with staged_output(out, command="decompose", overwrite=args.overwrite) as staging:
+        save_netcdf(dec, staging / "decomposition.nc")
+        plot_sources(dec, staging / "sources.png")
+        plot_raster(dec, staging / "raster.png", rec, sc)
+        if sc is not None:
+            save_netcdf(sc, staging / "score.nc")
     msg = f"{dec.sizes['unit']} units in {dec.attrs['elapsed_s']:.1f} s"
     if sc is not None:
-        save_netcdf(sc, out / "score.nc")
         msg += f"; {sc.attrs['n_found']} of {sc.attrs['n_true_active']} true units found (RoA >= 0.9)"
     print(f"mnpool decompose: {msg}; wrote {out}")
     return 0
@@ -90,31 +85,31 @@ def run_decompose(args) -> int:
 @register("score", "score a decomposition (any tool) against a recording's ground truth",
           _add_score)
 def run_score(args) -> int:
-    from pathlib import Path
-
     from validation.benchmark import score_file
 
     from simulator.io import atomic_path, save_netcdf
-    sc = score_file(args.recording, args.decomposition, fmt=args.format)
+    from simulator.loading import read_decomposition_file, read_recording
+    rec = read_recording(args.recording, truth=True)
+    dec = read_decomposition_file(args.decomposition, args.format)
+    out = prepare_out(args) if args.out else None
+    sc = score_file(rec, dec)
     cols = [c for c in ("roa", "sensitivity", "precision", "lag_s", "recruitment_excitation",
                         "depth_mm", "muap_ptp_uv") if c in sc]
     table = sc[cols + ["matched_estimate", "found"]].to_dataframe()
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     print(", ".join(f"{k} {sc.attrs[k]}" for k in ("n_true_active", "n_estimated", "n_matched",
                                                    "n_found", "n_duplicates")))
-    if args.out:
-        out = Path(args.out)
-        save_netcdf(sc, out / "score.nc")
-        with atomic_path(out / "score.csv", suffix=".csv") as tmp:
-            table.to_csv(tmp)
+    if out is not None:
+        with staged_output(out, command="score", overwrite=args.overwrite) as staging:
+            save_netcdf(sc, staging / "score.nc")
+            with atomic_path(staging / "score.csv", suffix=".csv") as tmp:
+                table.to_csv(tmp)
     return 0
 
 
 @register("benchmark", "benchmark suites: make recordings, run mnpool, score any tool",
           _add_benchmark)
 def run_benchmark(args) -> int:
-    from pathlib import Path
-
     from validation import benchmark as bm
 
     from simulator.io import atomic_path, save_netcdf
@@ -130,18 +125,25 @@ def run_benchmark(args) -> int:
             except ImportError as exc:
                 raise ConfigError("benchmark make needs simulator.network and simulator.emg, "
                                   "not available yet; use --toy for the test-fixture suite") from exc
-        path = bm.make_suite(args.out, cfg, factory=factory, progress=not args.quiet)
-        print(f"mnpool benchmark: wrote {path}")
+        out = prepare_out(args)
+        with staged_output(out, command="benchmark make", overwrite=args.overwrite) as staging:
+            bm.make_suite(staging, cfg, factory=factory, progress=not args.quiet)
+        print(f"mnpool benchmark: wrote {out / bm.MANIFEST}")
     elif args.action == "run":
         cfg = _decomposition_config(args)
-        files = bm.run_suite(args.suite, args.out, cfg, progress=not args.quiet)
-        print(f"mnpool benchmark: {len(files)} decompositions in {args.out}")
+        bm.check_suite(args.suite)  # the manifest (ids, paths) before any work
+        out = prepare_out(args)
+        with staged_output(out, command="benchmark run", overwrite=args.overwrite) as staging:
+            files = bm.run_suite(args.suite, staging, cfg, progress=not args.quiet)
+        print(f"mnpool benchmark: {len(files)} decompositions in {out}")
     else:
+        bm.check_suite(args.suite)
+        out = prepare_out(args)
         units, summary = bm.score_suite(args.suite, args.decompositions, fmt=args.format,
                                         tool=args.tool)
-        out = Path(args.out)
-        save_netcdf(summary, out / "summary.nc")
-        with atomic_path(out / "units.csv", suffix=".csv") as tmp:
-            units.to_csv(tmp, index=False)
-        bm.suite_figures(units, out)
+        with staged_output(out, command="benchmark score", overwrite=args.overwrite) as staging:
+            save_netcdf(summary, staging / "summary.nc")
+            with atomic_path(staging / "units.csv", suffix=".csv") as tmp:
+                units.to_csv(tmp, index=False)
+            bm.suite_figures(units, staging)
         print(summary.to_dataframe().to_string())

@@ -51,7 +51,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..config import Config, ConfigError, param
+from ..config import Config, ConfigError, param, short_repr
 
 __all__ = ["NerveConfig", "CortexConfig", "Stimulus", "epsc_kernel", "axon_thresholds_ma",
            "ia_thresholds_ma", "ia_volley", "tms_volley", "direct_cst_volley", "startle_volley",
@@ -164,7 +164,7 @@ class CortexConfig(Config):
 
     def validate(self) -> None:
         if not self.i_wave_amplitudes or any(a < 0 for a in self.i_wave_amplitudes):
-            raise ConfigError(f"cortex.i_wave_amplitudes = {self.i_wave_amplitudes!r} must be a "
+            raise ConfigError(f"cortex.i_wave_amplitudes = {short_repr(self.i_wave_amplitudes)} must be a "
                               "non-empty list of values >= 0")
 
 

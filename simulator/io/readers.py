@@ -100,25 +100,62 @@ def _open_mat(path: str | os.PathLike) -> tuple[Path, dict]:
     return p, _read_mat(p)
 
 
+#: Reads a MATLAB v5 file in a child process and pickles (status, variables or error) to stdout.
+_LOADMAT_CHILD = """
+import pickle, sys
+import scipy.io
+try:
+    out = ("ok", scipy.io.loadmat(sys.argv[1], squeeze_me=True, struct_as_record=False))
+except NotImplementedError:
+    out = ("v7.3", None)
+except Exception as exc:
+    out = ("error", f"{type(exc).__name__}: {exc}")
+sys.stdout.buffer.write(pickle.dumps(out))
+"""
+
+
+def _loadmat_isolated(path: Path) -> dict | None:
+    """``scipy.io.loadmat`` in a child process; ``None`` for a v7.3 (HDF5) file.
+
+    SciPy's MATLAB v5 reader can crash the interpreter (segmentation fault) on a damaged file,
+    which no ``except`` can catch (found by the fuzz tests of issue 16); in a child the crash
+    becomes an ordinary error.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read (the reader's error, or its crash).
+    """
+    import pickle
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", _LOADMAT_CHILD, str(path)], capture_output=True)
+    if proc.returncode != 0 or not proc.stdout:
+        raise ValueError(f"the MATLAB file reader crashed on it (exit status {proc.returncode})")
+    status, value = pickle.loads(proc.stdout)  # written by our own child just above
+    if status == "error":
+        raise ValueError(value)
+    return value if status == "ok" else None
+
+
 def _read_mat(path: Path) -> dict:
-    """Variables of a MATLAB file: v5 through scipy, v7.3 (HDF5) through h5py."""
-    import scipy.io
-    try:
-        return scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
-    except NotImplementedError:  # v7.3
-        import h5py
-        out: dict = {}
-        with h5py.File(path, "r") as h5:
-            def load(obj):
-                if isinstance(obj, h5py.Dataset):
-                    if obj.dtype == h5py.ref_dtype:
-                        return [load(h5[ref]) for ref in obj[()].ravel(order="F")]
-                    return np.asarray(obj[()]).T
-                return {k: load(obj[k]) for k in obj.keys()}
-            for key in h5.keys():
-                if not key.startswith("#"):
-                    out[key] = load(h5[key])
-        return out
+    """Variables of a MATLAB file: v5 through scipy (in a child process), v7.3 (HDF5) through h5py."""
+    mat = _loadmat_isolated(path)
+    if mat is not None:
+        return mat
+    import h5py  # v7.3 files are HDF5
+    out: dict = {}
+    with h5py.File(path, "r") as h5:
+        def load(obj):
+            if isinstance(obj, h5py.Dataset):
+                if obj.dtype == h5py.ref_dtype:
+                    return [load(h5[ref]) for ref in obj[()].ravel(order="F")]
+                return np.asarray(obj[()]).T
+            return {k: load(obj[k]) for k in obj.keys()}
+        for key in h5.keys():
+            if not key.startswith("#"):
+                out[key] = load(h5[key])
+    return out
 
 
 def _cells(value) -> list:

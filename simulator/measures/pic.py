@@ -1,10 +1,12 @@
 """Measures of persistent inward currents from discharge patterns.
 
-* delta-F by the paired motor-unit technique (Gorassini et al. 2002 J Neurophysiol 87:1850;
-  criteria of Hassan et al. 2020 and Afsharipour et al. 2020 J Neurophysiol 124:63):
+* delta-F by the paired motor-unit technique (Gorassini et al. 2002 J Neurophysiol 87:1850):
   the smoothed rate of a lower-threshold *control* unit at the *test* unit's recruitment minus at
-  its derecruitment, for pairs whose recruitment times differ by >= 1 s, whose rates are
-  correlated (r^2 >= 0.7) while both fire, and whose control unit modulates by > 0.5 pps;
+  its derecruitment. By default as openhdemg's ``compute_deltaf`` computes it (SVR-smoothed
+  rates, r > 0.7, see :func:`simulator.measures.openhdemg.delta_f`); ``method="main_train"`` keeps
+  mnpool's former variant (criteria of Hassan et al. 2020 and Afsharipour et al. 2020
+  J Neurophysiol 124:63 on Hann-smoothed rates of the main trains: recruitment times >= 1 s
+  apart, r^2 >= 0.7 while both fire, control modulation > 0.5 pps, control firing throughout);
 * brace height, acceleration and attenuation slopes of a unit's rate-time trace (quasi-geometric
   PIC measures of Beauchamp et al. 2023 J Neural Eng 20:016034).
 """
@@ -16,12 +18,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import openhdemg as _ohd
 from .trains import SpikeTrains, main_train, smoothed_rate
 
 __all__ = ["delta_f", "BraceHeight", "brace_height"]
 
 
-def delta_f(trains: SpikeTrains, t: np.ndarray, *, min_lag_s: float = 1.0, min_r2: float = 0.7,
+def delta_f(trains: SpikeTrains, t: np.ndarray, *, method: str = "openhdemg",
+            min_lag_s: float = 1.0, min_r2: float = 0.7, min_r: float = 0.7,
             min_modulation_pps: float = 0.5, window_s: float = 2.0,
             max_isi_s: float = 0.4) -> dict[int, float]:
     """Delta-F of every test unit by the paired motor-unit technique [pps].
@@ -32,20 +36,32 @@ def delta_f(trains: SpikeTrains, t: np.ndarray, *, min_lag_s: float = 1.0, min_r
         Spike times per unit (recruitment order is not assumed).
     t
         Regular time grid [s] on which smoothed rates are evaluated (e.g. the force time base).
+    method
+        ``"openhdemg"`` (:func:`simulator.measures.openhdemg.delta_f`) or ``"main_train"``.
     min_lag_s
-        Minimum recruitment-time difference between control and test unit.
+        Recruitment-time difference between control and test unit [s] (openhdemg: more than,
+        at the second discharge; main_train: at least, at the first discharge of the main train).
     min_r2
-        Minimum squared correlation of the two smoothed rates while both fire.
+        ``"main_train"``: minimum squared correlation of the two smoothed rates while both fire.
+    min_r
+        ``"openhdemg"``: the Pearson correlation over the pair's overlap must exceed this.
     min_modulation_pps
         Minimum range of the control unit's rate while the test unit fires (not saturated).
     window_s
-        Hann smoothing window of the rates.
+        ``"main_train"``: Hann smoothing window of the rates [s].
+    max_isi_s
+        ``"main_train"``: longest ISI [s] inside a main train.
 
     Returns
     -------
     dict
         ``{test unit: mean delta-F over its valid control units}`` for units with >= 1 valid pair.
     """
+    if method == "openhdemg":
+        return _ohd.delta_f(trains, t, min_lag_s=min_lag_s, min_r=min_r,
+                            min_modulation_pps=min_modulation_pps)
+    if method != "main_train":
+        raise ValueError(f"method = {method!r} is not allowed; expected 'openhdemg' or 'main_train'")
     t = np.asarray(t, dtype=float)
     mains = {u: main_train(s, max_isi_s) for u, s in trains.items()}
     mains = {u: m for u, m in mains.items() if m.size >= 3}

@@ -16,14 +16,42 @@ __all__ = ["SpikeTrains", "spike_trains", "main_train", "smoothed_rate", "cumula
 SpikeTrains = Mapping[int, np.ndarray]
 
 
-def spike_trains(ds: xr.Dataset) -> dict[int, np.ndarray]:
-    """Spike times [s] of every unit of an activity or recording Dataset (empty arrays included)."""
-    t = np.asarray(ds[_schema.SPIKE_TIME].values, dtype=float)
-    u = np.asarray(ds[_schema.SPIKE_UNIT].values, dtype=int)
-    n = int(ds.sizes["unit"]) if "unit" in ds.sizes else (int(u.max()) + 1 if u.size else 0)
-    order = np.argsort(u, kind="stable")
-    splits = np.searchsorted(u[order], np.arange(n + 1))
-    return {k: np.sort(t[order][splits[k]:splits[k + 1]]) for k in range(n)}
+def spike_trains(ds: xr.Dataset, *, samples: bool = False, fs_hz: float | None = None,
+                 n_units: int | None = None) -> dict[int, np.ndarray]:
+    """Discharges of every unit of an activity, recording or decomposition Dataset (empty
+    arrays included), sorted in time: the one spike-train extractor of mnpool.
+
+    Parameters
+    ----------
+    ds
+        Dataset with ``spike_unit`` and ``spike_time`` (or ``spike_sample``) on dim ``spike``.
+    samples
+        Return sample indices (``spike_sample``, else ``round(spike_time * fs_hz)``) instead of
+        times [s].
+    fs_hz
+        Sampling rate [Hz] for ``samples`` without ``spike_sample`` (default ``attrs["fs_hz"]``).
+    n_units
+        Number of units (default: the size of dim ``unit``, else ``max(spike_unit) + 1``).
+
+    Returns
+    -------
+    dict of int to ndarray
+        Unit index -> spike times [s] (float) or samples (int64).
+    """
+    u = np.asarray(ds[_schema.SPIKE_UNIT].values).astype(np.int64)
+    if not samples:
+        v = np.asarray(ds[_schema.SPIKE_TIME].values, dtype=float)
+    elif _schema.SPIKE_SAMPLE in ds:
+        v = np.asarray(ds[_schema.SPIKE_SAMPLE].values).astype(np.int64)
+    else:
+        fs = float(fs_hz if fs_hz is not None else ds.attrs["fs_hz"])
+        v = np.round(np.asarray(ds[_schema.SPIKE_TIME].values) * fs).astype(np.int64)
+    if n_units is None:
+        n_units = int(ds.sizes["unit"]) if "unit" in ds.sizes else (int(u.max()) + 1 if u.size else 0)
+    order = np.lexsort((v, u))
+    u, v = u[order], v[order]
+    bounds = np.searchsorted(u, np.arange(n_units + 1))
+    return {k: v[bounds[k]:bounds[k + 1]] for k in range(n_units)}
 
 
 def main_train(spikes: np.ndarray, max_isi_s: float = 0.4, min_spikes: int = 3) -> np.ndarray:

@@ -22,8 +22,9 @@ __all__ = ["NERVE_EQUATIONS", "NERVE_RESET", "NERVE_EVENTS", "NERVE_ON_EVENT", "
            "brian_values"]
 
 
-#: Peripheral nerve stimulation of the motor axons (one pulse per run at ``T_NERVE`` with
-#: intensity ``I_NERVE`` [mA]; axon ``i`` is excited if ``I_NERVE >= AX_TH``). ``D_PROX`` and
+#: Peripheral nerve stimulation of the motor axons (one pulse per trial segment, at ``T_NERVE``
+#: [s, run time] with intensity ``I_NERVE`` [mA], read from TimedArrays that hold each segment's
+#: pulse; axon ``i`` is excited if ``I_NERVE >= AX_TH``). ``D_PROX`` and
 #: ``D_DIST`` are the conduction times from the stimulation site to the soma and to the muscle.
 #: The latches record what happened in each axon: ``ax_fail`` (the axon was refractory from an
 #: orthodromic spike), ``ax_coll`` and ``t_coll`` (an orthodromic spike collided with the
@@ -33,8 +34,8 @@ NERVE_EQUATIONS = """
 AX_TH : 1 (constant)
 D_PROX : second (constant)
 D_DIST : second (constant)
-T_NERVE : second (constant, shared)
-I_NERVE : 1 (constant, shared)
+T_NERVE = t_nerve_ta(t) : second
+I_NERVE = i_nerve_ta(t) : 1
 REFR_AX : second (constant, shared)
 ax_fail : 1
 ax_coll : 1

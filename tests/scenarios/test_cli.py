@@ -50,9 +50,12 @@ def test_evoked_experiment_cli(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
     cfg.write_text("calibration_ramp_s = 2.0\ncalibration_hold_s = 1.0\n[pool]\nn_units = 20\n"
                    "[cmep]\nrepeats = 1\n")
-    assert main(["experiment", "cmep", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 0
+    assert main(["experiment", "cmep", "--config", str(cfg), "--out", str(tmp_path / "o"),
+                 "--save-activity"]) == 0
     ds = load_netcdf(tmp_path / "o" / "experiment.nc")
     assert ds.attrs["experiment"] == "cmep" and float(ds.cmep) > 0
+    trials = sorted((tmp_path / "o" / "activity").glob("trial_*.nc"))  # every stimulated run kept
+    assert trials and load_netcdf(trials[0]).attrs["kind"] == "activity"
     assert (tmp_path / "o" / "experiment.png").is_file()
     assert "cmep_latency" in capsys.readouterr().out
     cfg.write_text("[cmep]\nintensity_pct = 150\n")
@@ -84,3 +87,26 @@ def test_train_cli_rejects_bad_scenarios_before_work(tmp_path, capsys):
     assert "unknown site 'cerebellum'" in capsys.readouterr().err and not (tmp_path / "o").exists()
     assert main(["atlas", "--out", str(tmp_path / "a"), "--sites", "nowhere", "--serial"]) == 2
     assert "unknown site" in capsys.readouterr().err
+
+
+def test_triangle_keeps_its_activity_for_mnpool_emg(tmp_path):
+    # --save-activity: the triangle's spikes and force become a recording with 'mnpool emg'
+    from simulator.io import load_netcdf
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("calibration_ramp_s = 2.0\ncalibration_hold_s = 1.0\n[pool]\nn_units = 12\n"
+                   "[triangle]\nlevel = 15\nramp_s = 1.5\n")
+    out = tmp_path / "tri"
+    assert main(["experiment", "triangle", "--config", str(cfg), "--out", str(out), "--quiet",
+                 "--save-activity"]) == 0
+    act = load_netcdf(out / "activity.nc")
+    summary = load_netcdf(out / "experiment.nc")
+    assert act.attrs["kind"] == "activity" and act.sizes["unit"] == 12
+    assert act.attrs["seed"] == summary.attrs["seed"] and act.sizes["spike"] > 0
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 1 and 'href="activity.nc"' in page
+    assert main(["emg", "--activity", str(out / "activity.nc"), "--out", str(tmp_path / "rec"),
+                 "--format", "netcdf", "--quiet"]) == 0
+    rec = load_netcdf(tmp_path / "rec" / "recording.nc")
+    assert rec.attrs["kind"] == "recording"
+    assert rec.sizes["spike"] == act.sizes["spike"] - int((act.spike_time.values >= rec.time.values[-1]
+                                                           + 0.5 / rec.attrs["fs_hz"]).sum())

@@ -357,7 +357,7 @@ def test_run_inference_writes_nothing_on_bad_input(lib, tmp_path):
     bad = write(tmp_path, "[measures.grip_kg]\nchange = 1.0\nsd = 1.0\n")
     with pytest.raises(ConfigError, match="grip_kg"):
         run_inference(tmp_path / "library.nc", bad, tmp_path / "out")
-    with pytest.raises(ConfigError, match="library file .* does not exist"):
+    with pytest.raises(ConfigError, match="missing.nc: no such reference library"):
         run_inference(tmp_path / "missing.nc", bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -12,6 +12,7 @@ import pytest
 import xarray as xr
 
 from scenarios import sweep as S
+from scenarios import tasks
 from scenarios.cli import main
 from simulator.config import ConfigError
 from simulator.io import load_netcdf, load_zarr
@@ -28,6 +29,13 @@ def fake_task(cfg):
     CALLS.append(cfg.task.level)
     return xr.Dataset({"x": ((), 2.0 * cfg.task.level + cfg.seed, {"units": "1"}),
                        "cache": ((), os.environ.get("MNPOOL_CACHE", ""))})
+
+
+@pytest.fixture(autouse=True)
+def _outside_the_checkout(tmp_path, monkeypatch):
+    """Task functions are imported from sys.path but never from the current folder (issue 16):
+    run from a scratch folder, as a user would, so this module is importable on the workers."""
+    monkeypatch.chdir(tmp_path)
 
 
 def base_config():
@@ -54,7 +62,7 @@ def test_grid_is_a_product_zip_advances_together_and_ids_are_stable():
     assert tasks[4].config.task.level == 20 and tasks[4].config.seed == 1
     ids = [t.id for t in tasks]
     assert len(set(ids)) == 6 and ids == [t.id for t in sw.tasks(base_config())]
-    other = S.Sweep(sw.grid, sw.zip, function="tests.test_sweep:fake_task")
+    other = S.Sweep(sw.grid, sw.zip, function="tests.scenarios.test_sweep:fake_task")
     assert not set(ids) & {t.id for t in other.tasks(base_config())}
     assert len(sweep_of({"task.level": [1, 2], "seed": [3, 4]}, zip=True).combinations()) == 2
     assert len(sweep_of({"task.level": [1, 2], "seed": [3, 4]}).combinations()) == 4
@@ -88,8 +96,8 @@ def test_unknown_function_and_unreachable_scheduler_fail_before_any_work(tmp_pat
     with pytest.raises(ConfigError, match="cannot import 'tests.nothing'"):
         S.run_sweep(base_config(), sweep_of({"seed": [1]}, function="tests.nothing:f"), out)
     with pytest.raises(ConfigError, match="has no function 'nope'"):
-        S.run_sweep(base_config(), sweep_of({"seed": [1]}, function="tests.test_sweep:nope"), out)
-    monkeypatch.setattr(S, "CONNECT_TIMEOUT_S", 1.0)
+        S.run_sweep(base_config(), sweep_of({"seed": [1]}, function="tests.scenarios.test_sweep:nope"), out)
+    monkeypatch.setattr(tasks, "CONNECT_TIMEOUT_S", 1.0)  # the runner reads it where it lives
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -102,7 +110,7 @@ def test_unknown_function_and_unreachable_scheduler_fail_before_any_work(tmp_pat
 
 # ----------------------------------------------------------------------------- runner
 def test_rerun_skips_finished_tasks_and_failures_are_reported(tmp_path):
-    sw = sweep_of({"task.level": [10, 13, 20], "seed": [1]}, function="tests.test_sweep:fake_task")
+    sw = sweep_of({"task.level": [10, 13, 20], "seed": [1]}, function="tests.scenarios.test_sweep:fake_task")
     CALLS.clear()
     res = S.run_sweep(base_config(), sw, tmp_path, scheduler="serial", progress=False)
     assert CALLS == [10, 20] and (res.executed, res.skipped) == (3, 0)
@@ -122,7 +130,7 @@ def test_rerun_skips_finished_tasks_and_failures_are_reported(tmp_path):
     assert CALLS == [10, 20] and (again.executed, again.skipped) == (1, 2)
     assert len(again.failures) == 1
     # the same grid plus one value runs just the new task
-    more = sweep_of({"task.level": [10, 13, 20, 30], "seed": [1]}, function="tests.test_sweep:fake_task")
+    more = sweep_of({"task.level": [10, 13, 20, 30], "seed": [1]}, function="tests.scenarios.test_sweep:fake_task")
     res = S.run_sweep(base_config(), more, tmp_path, scheduler="serial", figure=False, progress=False)
     assert CALLS == [10, 20, 30] and res.dataset.sizes["task"] == 3
 
@@ -131,7 +139,7 @@ def test_failures_on_a_cluster_are_reported_and_workers_share_the_cache(tmp_path
     """Real 2-worker LocalCluster: a raising task does not stop the sweep, and every worker
     process sees this process's MNPOOL_CACHE."""
     from simulator.cache import cache_dir
-    sw = sweep_of({"task.level": [10, 13, 20, 30]}, function="tests.test_sweep:fake_task")
+    sw = sweep_of({"task.level": [10, 13, 20, 30]}, function="tests.scenarios.test_sweep:fake_task")
     res = S.run_sweep(base_config(), sw, tmp_path, workers=2, progress=False)
     assert [f["params"] for f in res.failures] == [{"task.level": 13}]
     assert "level 13 is unlucky" in (tmp_path / "failures.json").read_text()
@@ -149,7 +157,8 @@ def test_two_worker_cluster_gives_the_same_numbers_as_serial(tmp_path, monkeypat
     monkeypatch.setenv("MNPOOL_CACHE", str(tmp_path / "fresh_cache"))
     dask = S.run_sweep(base_config(), sw, tmp_path / "dask", workers=2, progress=False)
     assert not dask.failures and dask.executed == 4
-    assert len(list((tmp_path / "fresh_cache" / "calibrations").glob("*.npz"))) == 2
+    # the calibration belongs to the subject's force apparatus, not its seed: one for both seeds
+    assert len(list((tmp_path / "fresh_cache" / "calibrations").glob("*.npz"))) == 1
     xr.testing.assert_identical(serial.dataset, dask.dataset)
     ds = serial.dataset
     assert set(S.SUMMARY_MEASURES) <= set(ds.data_vars)
@@ -184,7 +193,7 @@ def test_cli_sweep_writes_results_and_reports_failures(tmp_path, capsys):
     base = tmp_path / "base.toml"
     base.write_text("calibration_ramp_s = 2.0\n[pool]\nn_units = 10\n")
     spec = tmp_path / "sweep.toml"
-    spec.write_text('function = "tests.test_sweep:fake_task"\n[sweep]\ntask.level = [5, 13, 25]\n')
+    spec.write_text('function = "tests.scenarios.test_sweep:fake_task"\n[sweep]\ntask.level = [5, 13, 25]\n')
     out = tmp_path / "out"
     code = main(["sweep", "--config", str(base), "--sweep", str(spec), "--out", str(out), "--serial",
                  "--seed", "4", "--measure", "x", "--quiet"])

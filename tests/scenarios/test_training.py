@@ -109,8 +109,15 @@ def test_training_run_streams_sessions_and_reruns_skip(tmp_path):
     assert sig.sizes["subject"] == 2 and list(sig.group.values) == ["train"]
     mvc = sig.sel(group="train", measure="mvc")
     # hypertrophy of 30 %: every twitch is 30 % larger, so MVC rises by 30 % in every subject
-    np.testing.assert_allclose(sig.change.sel(group="train", measure="mvc"), 30.0, atol=3.0)
-    assert float(mvc.effect_size) > 3
+    change = sig.change.sel(group="train", measure="mvc").values
+    np.testing.assert_allclose(change, 30.0, atol=3.0)
+    # MVC is the subject's calibrated force (a property of the anatomy, issue 13) and this cohort
+    # has no day-to-day noise, so a pure 30 % scaling of every twitch gives every subject the same
+    # change: the spread is zero and the effect size undefined (NaN), not a huge number.
+    if np.ptp(change) < 1e-6:
+        assert np.isnan(float(mvc.effect_size))
+    else:
+        assert float(mvc.effect_size) > 3
     # relative thresholds do not move with a purely peripheral change
     assert abs(float(sig.mean_change.sel(group="train", measure="recruitment_threshold"))) < 10.0
     for name in ("signature.nc", "signature.png", "comparison.txt", "failures.json"):

@@ -92,3 +92,58 @@ def test_configs_are_frozen():
     cfg = PoolConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.n_units = 3  # type: ignore[misc]
+
+
+# ----------------------------------------------------------------------------- dotted paths
+def test_get_path_reads_nested_fields_and_sections():
+    cfg = SimulationConfig(seed=7, pool=PoolConfig(n_units=33))
+    assert cfg.get_path("pool.n_units") == 33
+    assert cfg.get_path("seed") == 7
+    assert cfg.get_path("pool") == PoolConfig(n_units=33)
+    assert cfg.get_path("") is cfg
+
+
+@pytest.mark.parametrize("path, message", [
+    ("pool.n_unit", r"unknown key 'pool.n_unit': allowed keys of pool are: .*n_units"),
+    ("pol.n_units", r"unknown key 'pol.n_units': allowed keys are: .*pool"),
+    ("seed.x", r"unknown key 'seed.x': 'seed' is a value, not a section"),
+])
+def test_get_path_names_the_bad_part(path, message):
+    with pytest.raises(ConfigError, match=message):
+        SimulationConfig().get_path(path)
+
+
+def test_replace_paths_equals_building_the_same_mapping():
+    base = SimulationConfig(seed=3)
+    changed = base.replace_paths({"pool.n_units": 40, "task.level": 25, "seed": 9})
+    data = base.to_dict()
+    data["pool"]["n_units"], data["task"]["level"], data["seed"] = 40, 25, 9
+    assert changed == SimulationConfig.from_dict(data)
+    # values take the field's own type, as from TOML: the JSON (and so every cache key) agrees
+    assert isinstance(changed.task.level, float)
+    assert changed.to_json() == SimulationConfig.from_dict(data).to_json()
+    assert base.seed == 3 and base.pool.n_units == PoolConfig().n_units  # the original is unchanged
+    assert base.replace_path("pool.n_units", 40) == base.replace_paths({"pool.n_units": 40})
+
+
+def test_replace_paths_validates_each_section_with_all_its_changes():
+    # one change alone breaks the cross-field check, both together satisfy it
+    mn = MotoneuronConfig()
+    ok = SimulationConfig().replace_paths({"motoneuron.v_threshold_mv": mn.v_reset_mv - 5.0,
+                                           "motoneuron.v_reset_mv": mn.v_reset_mv - 10.0})
+    assert ok.motoneuron.v_reset_mv == mn.v_reset_mv - 10.0
+    with pytest.raises(ConfigError, match="v_reset_mv"):
+        SimulationConfig().replace_path("motoneuron.v_threshold_mv", mn.v_reset_mv - 5.0)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"pool.n_unit": 5}, r"unknown key\(s\) pool.n_unit; allowed keys are: .*n_units"),
+    ({"pol.n_units": 5}, r"unknown key 'pol.n_units': 'pol' is not a section"),
+    ({"pol": 5}, r"unknown key\(s\) pol; allowed keys are: .*pool"),
+    ({"seed.x": 1}, r"unknown key 'seed.x': 'seed' is a value, not a section"),
+    ({"pool": 5}, r"pool must be a table of settings"),
+    ({"pool.n_units": -1}, r"pool.n_units = -1 is out of range"),
+])
+def test_replace_paths_rejects_bad_paths_and_values(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        SimulationConfig().replace_paths(changes)

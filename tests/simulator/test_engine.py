@@ -39,15 +39,18 @@ def test_runtime_and_standalone_give_the_same_spikes(small_trapezoid):
 @pytest.mark.standalone
 def test_standalone_rerun_with_new_values_reuses_the_build():
     """A second run with other parameter values (seed, PIC level) reuses the compiled binary
-    (same structure key) and still matches the runtime engine."""
-    from simulator import engine
-    cfg = small_config().replace(seed=5)
-    cfg = cfg.replace(neuromodulation=cfg.neuromodulation.replace(level=0.5))
+    (same structure key: nothing is rewritten in its folder) and still matches the runtime engine."""
+    from simulator import standalone
+    from simulator.assembly import structure_for as _structure
+    cfg = small_config()
     cal = calibrate(cfg)
-    key_before = engine._STANDALONE["key"]
-    s = simulate(cfg.replace(engine="standalone"), calibration=cal)
-    assert engine._STANDALONE["key"] == key_before or key_before is None
-    r = simulate(cfg, calibration=cal)
+    simulate(cfg.replace(engine="standalone"), calibration=cal)
+    folder = standalone.build_dir(_structure(cfg, cfg.task.duration_s))
+    stamps = {p: p.stat().st_mtime_ns for p in (folder / "main", folder / standalone.MANIFEST)}
+    other = cfg.replace(seed=5, neuromodulation=cfg.neuromodulation.replace(level=0.5))
+    s = simulate(other.replace(engine="standalone"), calibration=cal)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    r = simulate(other.replace(engine="runtime"), calibration=cal)
     _same(r, s)
 
 
@@ -58,9 +61,14 @@ def test_unknown_engine_rejected():
 
 
 @pytest.mark.standalone
-def test_standalone_leaves_no_results_folders():
-    from simulator import engine
+def test_standalone_leaves_no_results_in_the_build():
+    """Runs write their inputs and results to a temporary folder, never into the shared build."""
+    from simulator import standalone
+    from simulator.assembly import structure_for as _structure
     cfg = small_config(n_units=5, plateau_s=0.5, rise_s=0.3, fall_s=0.3)
+    folder = standalone.build_dir(_structure(cfg, cfg.task.duration_s))
     simulate(cfg.replace(engine="standalone"), calibration=calibrate(cfg))
-    build_dir = engine._STANDALONE["dir"]
-    assert not list(build_dir.glob("results_*"))
+    before = sorted(p.name for p in folder.rglob("*"))
+    simulate(cfg.replace(engine="standalone", seed=3), calibration=calibrate(cfg))
+    assert sorted(p.name for p in folder.rglob("*")) == before
+    assert not list(folder.glob("results_*"))

@@ -6,15 +6,28 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator.io import atomic_path, load_netcdf, save_netcdf
+from simulator.io import CONVENTIONS, atomic_path, load_netcdf, save_netcdf
 
 
 def test_activity_round_trip_is_exact(small_trapezoid, tmp_path):
     path = save_netcdf(small_trapezoid, tmp_path / "a.nc")
     back = load_netcdf(path)
-    xr.testing.assert_identical(back, small_trapezoid)
+    # an activity has no float32 variable and is fully described: only Conventions is added
+    xr.testing.assert_identical(back, small_trapezoid.assign_attrs(Conventions=CONVENTIONS))
     assert back.attrs["config"] == small_trapezoid.attrs["config"]
     assert back.spike_unit.dtype == small_trapezoid.spike_unit.dtype
+
+
+def test_every_variable_is_cf_described(small_trapezoid, tmp_path):
+    import h5py
+    path = save_netcdf(small_trapezoid, tmp_path / "a.nc")
+    with h5py.File(path) as f:
+        assert f.attrs["Conventions"] == CONVENTIONS
+        names = [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+        for k in names:
+            if k in small_trapezoid.variables:
+                assert {"units", "long_name"} <= set(f[k].attrs), k
+                assert f[k].compression == "gzip" or f[k].ndim == 0 or f[k].size == 0, k
 
 
 def test_attrs_and_provenance(small_trapezoid):

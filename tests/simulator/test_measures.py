@@ -25,6 +25,11 @@ def test_rates_of_a_regular_train(rate, t0, dur):
     assert abs(M.peak_rate(s) - rate) <= 2.0 / 0.5 + 1e-9  # window quantisation of 0.5 s
 
 
+def test_unknown_definitions_are_refused():
+    with pytest.raises(ValueError, match="'openhdemg', 'main_train'|openhdemg, main_train"):
+        M.thresholds(regular(10, 0, 1), np.linspace(0, 1, 11), np.zeros(11), method="otb")
+
+
 def test_main_train_ignores_isolated_discharges():
     s = np.r_[0.1, 1.0, regular(10, 3.0, 5.0)]
     m = M.main_train(s)
@@ -60,16 +65,17 @@ def test_delta_f_of_a_known_pair():
         return np.array(out)
     ctrl = train(rate, 0.0, 12.0)
     test = train(lambda x: rate(x) - 3.0, 3.0, 9.0)
-    df = M.delta_f({0: ctrl, 1: test}, t, window_s=1.0)
+    df = M.delta_f({0: ctrl, 1: test}, t, window_s=1.0, method="main_train")
     expected = float(rate(3.0) - rate(9.0))
     assert df[1] == pytest.approx(expected, abs=0.4)
     assert 0 not in df  # the control unit has no lower-threshold partner
 
 
-def test_delta_f_rejects_pairs_recruited_too_close():
+@pytest.mark.parametrize("method", M.DEFINITIONS)
+def test_delta_f_rejects_pairs_recruited_too_close(method):
     t = np.linspace(0, 10, 2001)
     a, b = regular(10, 1.0, 9.0), regular(9, 1.5, 8.0)
-    assert M.delta_f({0: a, 1: b}, t) == {}
+    assert M.delta_f({0: a, 1: b}, t, method=method) == {}
 
 
 def test_smoothed_rate_on_a_record_shorter_than_the_window():
@@ -83,9 +89,13 @@ def test_smoothed_rate_on_a_record_shorter_than_the_window():
 @settings(max_examples=40, deadline=None)
 @given(st.floats(0.02, 0.2), st.floats(0.02, 0.2), st.integers(5, 40))
 def test_isi_cov_of_alternating_intervals(a, b, n_pairs):
-    """ISIs alternating a, b: mean (a+b)/2, SD |a-b|/2, so CoV = |a-b|/(a+b)."""
+    """ISIs alternating a, b: mean (a+b)/2, population SD |a-b|/2, so CoV = |a-b|/(a+b) (main
+    train); openhdemg's sample SD is larger by sqrt(N/(N-1)) for N intervals."""
     s = np.r_[0.0, np.cumsum(np.tile([a, b], n_pairs))]
-    assert M.isi_cov(s) == pytest.approx(abs(a - b) / (a + b), rel=1e-6, abs=1e-9)
+    cov = abs(a - b) / (a + b)
+    assert M.isi_cov(s, method="main_train") == pytest.approx(cov, rel=1e-6, abs=1e-9)
+    n = 2 * n_pairs
+    assert M.isi_cov(s) == pytest.approx(cov * np.sqrt(n / (n - 1)), rel=1e-6, abs=1e-9)
 
 
 @settings(max_examples=40, deadline=None)
@@ -104,9 +114,14 @@ def test_thresholds_on_any_linear_ramp(slope, offset, t_on, rate):
     """Force ``offset + slope t``: thresholds are the force at the first and last discharge."""
     t = np.linspace(0, 10, 2001)
     s = regular(rate, t_on, t_on + 4)
-    rec, derec = M.thresholds(s, t, offset + slope * t)
+    rec, derec = M.thresholds(s, t, offset + slope * t, method="main_train")  # interpolated
     assert rec == pytest.approx(offset + slope * s[0], abs=1e-9)
     assert derec == pytest.approx(offset + slope * s[-1], abs=1e-9)
+    # openhdemg reads the force at the discharge's sample (nearest sample of the 5-ms grid)
+    k = np.round(s[[0, -1]] / 0.005).astype(int)
+    rec, derec = M.thresholds(s, t, offset + slope * t)
+    assert rec == pytest.approx(offset + slope * t[k[0]], abs=1e-9)
+    assert derec == pytest.approx(offset + slope * t[k[1]], abs=1e-9)
 
 
 @settings(max_examples=40, deadline=None)
@@ -116,7 +131,11 @@ def test_rate_at_recruitment_averages_the_first_intervals(initial, steady, n_fir
     instantaneous rates is known exactly."""
     s = np.r_[0.0, 1 / initial, 2 / initial, 2 / initial + np.arange(1, 30) / steady]
     rates = np.r_[initial, initial, np.full(28, steady)]
-    assert M.rate_at_recruitment(s, n_first=n_first) == pytest.approx(rates[:n_first].mean(), rel=1e-9)
+    assert M.rate_at_recruitment(s, n_first=n_first, method="main_train") == \
+        pytest.approx(rates[:n_first].mean(), rel=1e-9)
+    # openhdemg: the first n_first discharges, i.e. n_first - 1 rates (none for n_first = 1)
+    got = M.rate_at_recruitment(s, n_first=n_first)
+    assert np.isnan(got) if n_first == 1 else got == pytest.approx(rates[:n_first - 1].mean(), rel=1e-9)
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,0 +1,254 @@
+"""Design of the battery: how well it tells the sites apart and which measure would help most.
+
+The fourth stage of :mod:`scenarios.inference`: the leave-one-replicate-out confusion matrix of
+the library (:func:`confusion_matrix`) and the expected information gain of one more measure
+(:func:`expected_information_gain`; Lindley 1956, Ann Math Stat 27:986).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from scenarios.inference.likelihood import (_cell_loglik, _cell_stats, _gauss_loglik, _logmeanexp,
+                                            _normalise_log)
+from scenarios.inference.observation import Observation, _number, check_library, replicate_sd
+from scenarios.inference.posterior import _check_shrinkage, _prepare
+from simulator.config import ConfigError
+
+__all__ = ["confusion_matrix", "expected_information_gain"]
+
+_LOG2 = math.log(2.0)
+
+
+def _sd_vector(sd: Mapping[str, float] | None, default: xr.DataArray, measures: Sequence[str],
+               what: str) -> np.ndarray:
+    out = []
+    for m in measures:
+        if sd is not None and m in sd:
+            v = _number(sd[m], f"{what}[{m!r}]")
+        else:
+            v = float(default.sel(measure=m))
+            if not (math.isfinite(v) and v > 0):
+                raise ConfigError(f"{what}: measure {m!r} has no between-replicate spread in the "
+                                  f"library (SD = {v!r}); give {what}={{{m!r}: ...}}")
+        if not v > 0:
+            raise ConfigError(f"{what}[{m!r}] = {v!r} must be > 0")
+        out.append(v)
+    if sd is not None:
+        unknown = sorted(set(sd) - set(measures))
+        if unknown:
+            raise ConfigError(f"{what} names measure(s) {', '.join(map(repr, unknown))} that are not "
+                              f"used; used measures: {', '.join(measures)}")
+    return np.array(out)
+
+
+def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str] | None = None,
+                     observation_sd: Mapping[str, float] | None = None, shrinkage: float | str = "auto",
+                     seed: int = 0) -> xr.DataArray:
+    """How well a battery of measures separates the sites: leave-one-replicate-out on the library.
+
+    Every replicate (virtual subject) ``r`` of every present cell is turned into an observation
+    — its simulated changes plus Gaussian measurement noise of SD ``observation_sd`` — and
+    inferred (single sites, :func:`infer` without pairs) against the library with replicate
+    ``r`` left out *of every cell*, since a replicate index usually names the same virtual
+    subject across cells. The inferred site is the maximum a posteriori site (ties broken at
+    random). Sites the battery cannot tell apart share their rows.
+
+    Parameters
+    ----------
+    library
+        Reference library (:func:`check_library`), at least 3 replicates.
+    measures
+        Measures of the battery (default: all of the library's).
+    observation_sd
+        ``{measure: SD}`` of the observation noise, in each measure's unit (default, and for
+        measures not named: the between-replicate SD, :func:`replicate_sd`).
+    shrinkage
+        As in :func:`infer`.
+    seed
+        Seed of the observation noise and of tie breaking.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(true_site, inferred_site)``, rows summing to 1 (fraction of that site's observations
+        inferred as each site). Coordinate ``true_posterior`` (true_site): mean posterior
+        probability of the true site (low for sites the battery cannot separate); attrs
+        ``accuracy`` (fraction inferred correctly over all observations), ``chance``
+        (1 / number of sites), ``n_observations``, ``measures``, ``observation_sd``.
+
+    Raises
+    ------
+    ConfigError
+        On an invalid library or measure, fewer than 3 replicates, or an invalid noise SD.
+    """
+    shrinkage = _check_shrinkage(shrinkage)
+    da = check_library(library, measures)
+    if da.sizes["replicate"] < 3:
+        raise ConfigError(f"leave-one-replicate-out needs at least 3 replicates; the library has "
+                          f"{da.sizes['replicate']}")
+    used = [str(m) for m in da.measure.values]
+    obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
+    rng = np.random.default_rng(seed)
+    x = da.values
+    sites = [str(s) for s in da.site.values]
+    n_sites, n_reps = len(sites), x.shape[2]
+    counts = np.zeros((n_sites, n_sites))
+    true_post = np.zeros(n_sites)
+    n_obs = np.zeros(n_sites)
+    var = obs_sd ** 2
+    for r in range(n_reps):
+        keep = np.arange(n_reps) != r
+        stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
+        y = x[:, :, r, :] + rng.normal(size=x[:, :, r, :].shape) * obs_sd      # (S, M, p)
+        valid = np.isfinite(y).all(axis=-1) & stats.present
+        ll = _cell_loglik(stats, np.nan_to_num(y), var)                       # (S, M, S', M')
+        post = _normalise_log(_logmeanexp(ll, axis=-1), axis=-1)               # (S, M, S')
+        for s, m in zip(*np.nonzero(valid)):
+            p = post[s, m]
+            best = np.flatnonzero(p >= p.max() - 1e-12)
+            counts[s, rng.choice(best)] += 1
+            true_post[s] += p[s]
+            n_obs[s] += 1
+    with np.errstate(invalid="ignore"):
+        rows = counts / n_obs[:, None]
+        true_post = true_post / n_obs
+    accuracy = float(np.trace(counts) / counts.sum()) if counts.sum() else float("nan")
+    return xr.DataArray(
+        rows, dims=("true_site", "inferred_site"),
+        coords={"true_site": sites, "inferred_site": sites,
+                "true_posterior": ("true_site", true_post, {"long_name": "mean posterior of the true site"}),
+                "n_observations": ("true_site", n_obs.astype(int))},
+        name="confusion",
+        attrs={"long_name": "fraction of observations of the true site inferred as each site",
+               "accuracy": accuracy, "chance": 1.0 / n_sites, "n_observations": int(n_obs.sum()),
+               "measures": used, "observation_sd": obs_sd.tolist(), "seed": int(seed),
+               "method": "leave-one-replicate-out, MAP site, Gaussian synthetic likelihood"})
+
+
+def _entropy_bits(p: np.ndarray, axis: int = -1) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log(p), 0.0).sum(axis=axis) / _LOG2
+
+
+def expected_information_gain(library: xr.Dataset | xr.DataArray, observation: Observation,
+                              candidates: Sequence[str] | None = None, *, n_samples: int = 400,
+                              candidate_sd: Mapping[str, float] | None = None,
+                              shrinkage: float | str = "auto", seed: int = 0) -> xr.DataArray:
+    """Which additional measurement would best separate the candidate sites.
+
+    For each candidate measure ``c`` the expected drop in the entropy (bits) of the single-site
+    posterior if ``c`` were also measured — the mutual information between the site and the new
+    measurement given the current observation (Lindley 1956, Ann Math Stat 27:986). Monte Carlo
+    over the posterior predictive: draw (site, magnitude) from the current posterior, draw the
+    new change from the synthetic likelihood of that cell *conditional on the observed changes*
+    (joint Gaussian of observed + candidate measures, candidate noise ``candidate_sd``), recompute
+    the posterior with the extended observation, and average ``H(before) - H(after)``. The same
+    draws are used for every candidate (common random numbers), so the ranking is not noise.
+
+    Parameters
+    ----------
+    library
+        Reference library (:func:`check_library`).
+    observation
+        Current observation.
+    candidates
+        Measures to consider (default: every library measure not observed; measures the library
+        lacks in some present cell are then skipped and listed in ``attrs["skipped"]``).
+    n_samples
+        Monte Carlo draws per candidate (10–100000).
+    candidate_sd
+        ``{measure: SD}`` of the new measurement's standard error, in its unit (default: the
+        library's between-replicate SD, :func:`replicate_sd`, i.e. a single subject's worth).
+    shrinkage
+        As in :func:`infer`.
+    seed
+        Seed of the Monte Carlo draws.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(measure,)`` expected information gain in bits, sorted highest first; clipped at 0
+        (the exact value is >= 0; a negative estimate is Monte Carlo noise). Coordinates
+        ``se_bits`` (Monte Carlo standard error) and ``sd`` (noise used); attrs
+        ``entropy_bits`` (current posterior entropy), ``skipped``.
+
+    Raises
+    ------
+    ConfigError
+        On invalid inputs, an explicit candidate that is observed already, unknown, or missing
+        in a present cell of the library.
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or not 10 <= n_samples <= 100_000:
+        raise ConfigError(f"n_samples = {n_samples!r} must be an integer in [10, 100000]")
+    shrinkage = _check_shrinkage(shrinkage)
+    da, y, var = _prepare(library, observation)
+    full = check_library(library)
+    known = [str(m) for m in full.measure.values]
+    observed = list(observation.measures)
+    skipped: list[str] = []
+    if candidates is None:
+        chosen = []
+        for m in (m for m in known if m not in observed):
+            try:  # a candidate the library lacks in some present cell cannot be scored
+                sub = check_library(library, observed + [m])
+                _cell_stats(sub.values, 1.0, sub)
+            except ConfigError:
+                skipped.append(m)
+                continue
+            chosen.append(m)
+    else:
+        chosen = list(candidates)
+        again = [m for m in chosen if m in observed]
+        if again:
+            raise ConfigError(f"candidate measure(s) {', '.join(map(repr, again))} are observed already")
+        check_library(library, observed + chosen)
+    default_sd = replicate_sd(full)
+    sds = _sd_vector(candidate_sd, default_sd, chosen, "candidate_sd") if chosen else np.array([])
+
+    stats = _cell_stats(da.values, shrinkage, da)
+    ll = _cell_loglik(stats, y, var)
+    site_post = _normalise_log(_logmeanexp(ll, axis=1))
+    h0 = float(_entropy_bits(site_post))
+    joint = site_post[:, None] * np.where(stats.present, _normalise_log(np.where(stats.present, ll, -np.inf), axis=1), 0.0)
+    rng = np.random.default_rng(seed)
+    flat = joint.ravel() / joint.sum()
+    draws = rng.choice(flat.size, size=n_samples, p=flat)
+    z = rng.standard_normal(n_samples)
+    gains, ses = [], []
+    p = y.size
+    for m, sd in zip(chosen, sds):
+        sub = check_library(library, observed + [m])
+        st = _cell_stats(sub.values, shrinkage, sub)
+        v = np.append(var, sd ** 2)
+        cov = st.cov + np.eye(p + 1) * v                                  # (S, M, p+1, p+1)
+        s_idx, m_idx = np.unravel_index(draws, joint.shape)
+        mu = st.mean[s_idx, m_idx]                                        # (n, p+1)
+        c = cov[s_idx, m_idx]
+        # conditional normal of the new measure given the observed ones in the drawn cell
+        gain_vec = np.linalg.solve(c[:, :p, :p], c[:, :p, p][..., None])[..., 0]    # (n, p)
+        cond_mean = mu[:, p] + np.einsum("np,np->n", gain_vec, y - mu[:, :p])
+        cond_var = np.maximum(c[:, p, p] - np.einsum("np,np->n", gain_vec, c[:, :p, p]), 1e-300)
+        y_new = cond_mean + np.sqrt(cond_var) * z
+        y_aug = np.concatenate([np.broadcast_to(y, (n_samples, p)), y_new[:, None]], axis=1)
+        ll_new = _gauss_loglik(y_aug[:, None, None, :], np.nan_to_num(st.mean), cov)
+        ll_new = np.where(st.present, ll_new, -np.inf)
+        post_new = _normalise_log(_logmeanexp(ll_new, axis=2), axis=1)
+        drop = h0 - _entropy_bits(post_new, axis=1)
+        gains.append(float(drop.mean()))
+        ses.append(float(drop.std(ddof=1) / math.sqrt(n_samples)))
+    gains_a = np.maximum(np.array(gains), 0.0)
+    order = np.argsort(-gains_a, kind="stable")
+    names = [chosen[i] for i in order]
+    return xr.DataArray(
+        gains_a[order], dims="measure",
+        coords={"measure": names, "se_bits": ("measure", np.array(ses)[order]),
+                "sd": ("measure", sds[order] if len(sds) else np.array([]))},
+        name="information_gain",
+        attrs={"units": "bit", "long_name": "expected reduction of the site-posterior entropy",
+               "entropy_bits": h0, "skipped": skipped, "n_samples": n_samples, "seed": int(seed),
+               "observed": observed})

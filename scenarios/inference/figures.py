@@ -1,0 +1,119 @@
+"""Figures of site inference: posterior, confusion matrix, information gain."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+
+from scenarios.inference.observation import PAIR_SEP
+from scenarios.inference.posterior import InferenceResult
+
+__all__ = ["plot_posterior", "plot_confusion", "plot_information_gain"]
+
+
+def plot_posterior(result: InferenceResult, *, pairs: bool = True, top_pairs: int = 8):
+    """Bar chart of the site posterior (and, if run, the most probable pairs).
+
+    Parameters
+    ----------
+    result
+        From :func:`infer`.
+    pairs
+        Draw the singles-and-pairs posterior beside the single-site one.
+    top_pairs
+        Number of pairs shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from simulator.plotting import _pyplot
+    plt = _pyplot()
+    with_pairs = pairs and result.posterior is not None
+    fig, axes = plt.subplots(1, 2 if with_pairs else 1, figsize=(11 if with_pairs else 6, 4.2),
+                             squeeze=False)
+    post = result.site_posterior
+    order = np.argsort(-post.values, kind="stable")
+    ax = axes[0, 0]
+    labels = [str(post.site.values[i]) for i in order]
+    ax.barh(np.arange(len(order)), post.values[order], color="C0")
+    ax.set_yticks(np.arange(len(order)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("posterior probability")
+    ax.set_title(f"single site ({len(result.measures)} measures)", fontsize=9)
+    if with_pairs:
+        hyp = result.posterior
+        idx = [i for i in np.argsort(-hyp.values, kind="stable")
+               if PAIR_SEP in str(hyp.hypothesis.values[i])][:top_pairs]
+        singles = [i for i in np.argsort(-hyp.values, kind="stable")
+                   if PAIR_SEP not in str(hyp.hypothesis.values[i])][:top_pairs]
+        show = sorted(idx + singles, key=lambda i: -hyp.values[i])[:top_pairs + 4]
+        ax = axes[0, 1]
+        colors = ["C1" if PAIR_SEP in str(hyp.hypothesis.values[i]) else "C0" for i in show]
+        ax.barh(np.arange(len(show)), hyp.values[show], color=colors)
+        ax.set_yticks(np.arange(len(show)), [str(hyp.hypothesis.values[i]) for i in show], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("posterior probability")
+        ax.set_title("singles (blue) and additive pairs (orange)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(cm: xr.DataArray):
+    """Heatmap of a confusion matrix (:func:`confusion_matrix`) with its values written in.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from simulator.plotting import _pyplot
+    plt = _pyplot()
+    n = cm.sizes["true_site"]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    im = ax.imshow(cm.values, vmin=0, vmax=1, cmap="viridis")
+    for i in range(n):
+        for j in range(cm.sizes["inferred_site"]):
+            v = cm.values[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if v > 0.6 else "white")
+    ax.set_xticks(np.arange(cm.sizes["inferred_site"]), [str(s) for s in cm.inferred_site.values],
+                  rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(np.arange(n), [str(s) for s in cm.true_site.values], fontsize=7)
+    ax.set_xlabel("inferred site (MAP)")
+    ax.set_ylabel("true site")
+    acc = cm.attrs.get("accuracy")
+    if acc is not None:
+        ax.set_title(f"accuracy {acc:.2f} (chance {cm.attrs.get('chance', float('nan')):.2f})", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of observations")
+    fig.tight_layout()
+    return fig
+
+
+def plot_information_gain(eig: xr.DataArray):
+    """Bar chart of the expected information gain of each candidate measure (bits), ± 2 SE.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from simulator.plotting import _pyplot
+    plt = _pyplot()
+    n = eig.sizes["measure"]
+    fig, ax = plt.subplots(figsize=(6, 1.2 + 0.35 * max(n, 1)))
+    if n:
+        se = eig["se_bits"].values if "se_bits" in eig.coords else None
+        ax.barh(np.arange(n), eig.values, xerr=None if se is None else 2 * se, color="C2")
+        ax.set_yticks(np.arange(n), [str(m) for m in eig.measure.values], fontsize=8)
+        ax.invert_yaxis()
+    else:
+        ax.text(0.5, 0.5, "no candidate measures", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("expected information gain [bit]")
+    h0 = eig.attrs.get("entropy_bits")
+    ax.set_title("next measurement" + (f" (current entropy {h0:.2f} bit)" if h0 is not None else ""),
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
