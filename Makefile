@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= demo_output
-PYTEST_ARGS ?= -m "not slow" -n auto
+PYTEST_ARGS ?= -m "not slow" -n auto --durations=30
 
 .PHONY: venv demo test test-all bench clean
 
@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(PY) -m pytest -m ""
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -m "" -n auto
 
 bench: $(STAMP)
 	mkdir -p .benchmarks

@@ -177,6 +177,36 @@ STIM_ARRAYS = ("ia_volley_ta", "cst_volley_ta", "rst_volley_ta", "cort_inh_ta")
 #: and intensity [mA] (-1: none), and what replaces them in an unstimulated network.
 SEGMENT_ARRAYS = {"t_nerve_ta": "-1*second", "i_nerve_ta": "-1"}
 
+#: Smallest padded length of an input / a stimulation TimedArray (4.1 s at 1 ms; 3.3 s at 0.1 ms).
+MIN_INPUT_STEPS, MIN_STIM_STEPS = 2**12, 2**15
+
+
+def padded(n: int, floor: int = 1) -> int:
+    """Size given to a TimedArray dimension of ``n`` (samples or units): the next power of two,
+    at least ``floor`` (``n`` itself when ``n`` is 1: an unused array).
+
+    Brian2 writes a TimedArray's shape into the code it generates, so every new duration or
+    pool size would compile new code (several Cython modules, ~5 s each, on the runtime
+    engine). Padded shapes let runs of similar durations and pool sizes share that code. The
+    padding repeats the last sample, which a TimedArray returns beyond its end anyway, and adds
+    columns of units that do not exist, so no result changes.
+    """
+    return n if n <= 1 else max(floor, 1 << (n - 1).bit_length())
+
+
+def fit_timed(values: np.ndarray, rows: int, cols: int | None = None) -> np.ndarray:
+    """``values`` (time along axis 0, units along axis 1 if 2-D) padded to ``rows`` samples
+    (the last sample repeated) and ``cols`` units (zeros)."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1 or cols is None:
+        extra = max(0, rows - values.shape[0])
+        return np.concatenate([values, np.repeat(values[-1:], extra, axis=0)]) if extra else values
+    out = np.zeros((max(rows, values.shape[0]), max(cols, values.shape[1])))
+    out[:values.shape[0], :values.shape[1]] = values
+    out[values.shape[0]:, :values.shape[1]] = values[-1]
+    return out
+
+
 #: Initial values of state variables that do not start at 0 (the others are reset to 0).
 INITIAL_STATE = {"v_s": "E_L", "v_d": "E_L", "t_prev": "-1e9*second", "lastspike": "-1e4*second",
                  "not_refractory": "True"}
@@ -217,16 +247,18 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
     for name, ndim in TIMED_ARRAYS.items():
         shape = (n_in,) if ndim == 1 else (n_in, n)
         values = np.asarray(timed_values.get(name, np.zeros(shape)), dtype=float).reshape(shape)
-        tas[name] = b2.TimedArray(values, dt=in_dt, name=name)
+        tas[name] = b2.TimedArray(fit_timed(values, padded(n_in, MIN_INPUT_STEPS),
+                                            None if ndim == 1 else padded(n)), dt=in_dt, name=name)
+    n_stim = structure.n_stim_steps
+    rows = padded(n_stim, MIN_STIM_STEPS)
     for name in STIM_ARRAYS:
-        values = np.asarray(timed_values.get(name, np.zeros(structure.n_stim_steps)), dtype=float)
-        tas[name] = b2.TimedArray(values.reshape(structure.n_stim_steps),
-                                  dt=structure.stim_dt_s * b2.second, name=name)
+        values = np.asarray(timed_values.get(name, np.zeros(n_stim)), dtype=float).reshape(n_stim)
+        tas[name] = b2.TimedArray(fit_timed(values, rows), dt=structure.stim_dt_s * b2.second, name=name)
     for name in SEGMENT_ARRAYS:
-        values = np.asarray(timed_values.get(name, np.full(structure.n_stim_steps, -1.0)), dtype=float)
+        values = np.asarray(timed_values.get(name, np.full(n_stim, -1.0)), dtype=float).reshape(n_stim)
         unit = b2.second if name == "t_nerve_ta" else 1
-        tas[name] = b2.TimedArray(values.reshape(structure.n_stim_steps) * unit,
-                                  dt=structure.stim_dt_s * b2.second, name=name)
+        tas[name] = b2.TimedArray(fit_timed(values, rows) * unit, dt=structure.stim_dt_s * b2.second,
+                                  name=name)
     ns = dict(tas, INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
 

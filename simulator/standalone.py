@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Structure, build
+from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Structure, build, fit_timed
 
 __all__ = ["StandaloneError", "BinaryFailed", "StandaloneBuild", "ensure_build", "run_build",
            "build_dir", "compiler_works", "MANIFEST"]
@@ -45,7 +45,7 @@ __all__ = ["StandaloneError", "BinaryFailed", "StandaloneBuild", "ensure_build",
 #: Name of the manifest file inside a build folder.
 MANIFEST = "mnpool-build.json"
 #: Version of the manifest layout (a build with another one is rebuilt).
-FORMAT = 2
+FORMAT = 3
 
 
 class StandaloneError(RuntimeError):
@@ -127,7 +127,8 @@ def _manifest(built: Any) -> dict[str, Any]:
     for name, ta in built.timed_arrays.items():
         if ta.name in used:
             inputs[f"ta.{name}"] = {"arg": f"{ta.name}.values", "dtype": ta.values.dtype.str,
-                                    "size": int(ta.values.size)}
+                                    "size": int(ta.values.size),
+                                    "cols": int(ta.values.size // ta.values.shape[0])}
 
     def out(var: Any, cols: int | None = None) -> dict[str, Any]:
         return {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str, "cols": cols}
@@ -250,6 +251,11 @@ def _arguments(build_: StandaloneBuild, values: dict[str, Any], folder: Path) ->
             continue
         if arr.size == 1:  # a non-finite value cannot go on the command line
             arr = np.full(spec["size"], arr.reshape(-1)[0], dtype=arr.dtype)
+        elif "cols" in spec and 0 < arr.size < spec["size"]:
+            # the build's TimedArrays are padded (network.padded): pad the values alike
+            table = arr if arr.ndim == 2 else arr.reshape(-1, spec["cols"])
+            arr = np.ascontiguousarray(fit_timed(table, spec["size"] // spec["cols"], spec["cols"]),
+                                       dtype=arr.dtype).reshape(-1)
         if arr.size != spec["size"]:
             raise StandaloneError(f"value {key!r} has {arr.size} elements, the network expects "
                                   f"{spec['size']}")

@@ -7,8 +7,15 @@ import os
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
+
+# Property-based tests: a quick pass in `make test`, a thorough one in `make test-all`
+# (HYPOTHESIS_PROFILE=thorough); a test's own @settings(max_examples=...) still wins.
+settings.register_profile("default", max_examples=15)
+settings.register_profile("thorough", max_examples=100)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import signal
 
 from ..config import Config, param
 
@@ -88,6 +87,7 @@ def beta_oscillation(n_steps: int, dt_s: float, cfg: CorticospinalConfig,
                           f"Nyquist frequency {nyq:g} Hz of drive.noise_dt_ms")
     if cfg.beta_cv == 0:
         return np.zeros(n_steps)
+    from scipy import signal  # here, not at the top: scipy.signal costs ~2 s of every CLI start
     sos = signal.butter(4, [cfg.beta_low_hz / nyq, cfg.beta_high_hz / nyq], btype="band", output="sos")
     x = signal.sosfilt(sos, rng.standard_normal(n_steps + 4000))[4000:]
     return cfg.beta_cv * x / x.std()

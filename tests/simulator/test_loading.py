@@ -22,8 +22,9 @@ from simulator.loading import (InputError, read_activity, read_decomposition_fil
 from simulator.testing import synthetic_activity
 from validation.testing import toy_recording
 
-FUZZ = settings(max_examples=40, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Examples per fuzzer: the hypothesis profile's (conftest: 15 in `make test`, 100 with
+# HYPOTHESIS_PROFILE=thorough, as `make test-all` sets it).
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")
