@@ -76,36 +76,44 @@ class Session:
         """Nerve-stimulation threshold of every motor axon [mA]."""
         return self._units["nerve_threshold_ma"]
 
-    def trial(self, stimulus: Stimulus, *, background_pct: float, duration_s: float,
-              repeat: int) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
-        """Run one trial; return EMG time [s], bipolar EMG [mV] and the activity Dataset."""
-        ds = self.simulator(self._task(background_pct, duration_s), stimulus=stimulus, trial=repeat,
-                            calibration=self.calibration)
+    def trial(self, stimulus: Stimulus | None, *, background_pct: float, duration_s: float,
+              repeat: int, relax_at_s: float | None = None) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
+        """Run one trial; return EMG time [s], bipolar EMG [mV] and the activity Dataset.
+
+        The contraction lasts the whole trial, or until ``relax_at_s`` [s] followed by rest.
+        """
+        ds = self.simulator(self._task(background_pct, duration_s, relax_at_s), stimulus=stimulus,
+                            trial=repeat, calibration=self.calibration)
         return (*self._emg(ds), ds)
 
     def trials(self, stimuli: Sequence[Stimulus], *, background_pct: float, duration_s: float,
-               repeats: int) -> list[list[tuple[np.ndarray, np.ndarray, xr.Dataset]]]:
+               repeats: int, first_repeat: int = 0,
+               relax_at_s: float | None = None) -> list[list[tuple[np.ndarray, np.ndarray, xr.Dataset]]]:
         """Run ``repeats`` trials of every stimulus (repeat ``r`` has the noise of
-        ``trial(..., repeat=r)``); return ``[stimulus][repeat] -> (t, emg, Dataset)``.
+        ``trial(..., repeat=first_repeat + r)``); return ``[stimulus][repeat] -> (t, emg, Dataset)``.
 
         With the default simulator all trials share one network run
         (:func:`simulator.trials.simulate_trials`); an injected simulator runs them one by one.
         """
+        indices = range(first_repeat, first_repeat + repeats)
         if self.simulator is not simulate:
-            return [[self.trial(s, background_pct=background_pct, duration_s=duration_s, repeat=r)
-                     for r in range(repeats)] for s in stimuli]
+            return [[self.trial(s, background_pct=background_pct, duration_s=duration_s, repeat=r,
+                                relax_at_s=relax_at_s) for r in indices] for s in stimuli]
         from simulator.trials import simulate_trials
-        flat = [(s, r) for s in stimuli for r in range(repeats)]
-        dss = simulate_trials(self._task(background_pct, duration_s), [s for s, _ in flat],
+        flat = [(s, r) for s in stimuli for r in indices]
+        dss = simulate_trials(self._task(background_pct, duration_s, relax_at_s), [s for s, _ in flat],
                               [r for _, r in flat], calibration=self.calibration)
         out = [(*self._emg(ds), ds) for ds in dss]
         return [out[i * repeats:(i + 1) * repeats] for i in range(len(stimuli))]
 
-    def _task(self, background_pct: float, duration_s: float) -> SimulationConfig:
-        """The subject holding ``background_pct`` (%MVC, as open-loop excitation) for a trial."""
+    def _task(self, background_pct: float, duration_s: float,
+              relax_at_s: float | None = None) -> SimulationConfig:
+        """The subject holding ``background_pct`` (%MVC, as open-loop excitation) for a trial,
+        until ``relax_at_s`` [s] (None: the whole trial) and at rest afterwards."""
         level = 100.0 * float(self.calibration.excitation_for(background_pct / 100.0)) if background_pct else 0.0
+        hold = duration_s if relax_at_s is None else relax_at_s
         task = TaskConfig(shape="constant", control="excitation", level=min(level, 100.0), rest_s=0.0,
-                          plateau_s=duration_s, rest_after_s=0.0)
+                          plateau_s=hold, rest_after_s=duration_s - hold)
         return self.subject.replace(task=task)
 
     def _emg(self, ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:

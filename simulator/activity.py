@@ -62,6 +62,8 @@ def to_dataset(cfg: SimulationConfig, res: Results, props: dict[str, np.ndarray]
         data_vars[name] = ("unit", np.asarray(props[name]), {"units": unit})
     data_vars["ia_epsp_conductance_us"] = ("unit", props["ia_epsp_conductance_us"], {"units": "uS"})
     data_vars["rst_weight"] = ("unit", props["rst_weight"], {"units": "1"})
+    data_vars["tetanic_force"] = ("unit", props["tetanic_n"], {"units": "N",
+                                                           "long_name": "unit force at high rates"})
     data_vars["reflex_latency_ms"] = ("unit", props["reflex_latency_ms"], {"units": "ms"})
     coords: dict[str, Any] = {"time": ("time", res.t, {"units": "s"}),
                               "unit": ("unit", np.arange(cfg.pool.n_units)),

@@ -13,7 +13,7 @@ from .engine import Values
 from . import network
 from .inputs import corticospinal, drive, neuromodulation, stimulation
 from .inputs.drive import common_noise, independent_noise
-from .models import axon, interneurons, motoneuron
+from .models import axon, interneurons, motoneuron, muscle
 from .inputs.stimulation import Stimulus
 from .network import SEGMENT_ARRAYS, STIM_ARRAYS, Structure
 from .subject import SimulationConfig, pathway_constants
@@ -106,9 +106,8 @@ def network_values(cfg: SimulationConfig, structure: Structure, props: dict[str,
     mn_params = {**motoneuron.brian_values(cfg.motoneuron, props),
                  **axon.brian_values(props, cfg.nerve.si("axon_refractory_ms")),
                  **drive.brian_values(cfg.drive),
-                 "g_ia": props["g_ia"], "rst_w": props["rst_weight"],
-                 "P_twitch": props["twitch_n"], "T_twitch": props["contraction_time_ms"] * 1e-3,
-                 "t_prev": np.full(n, -1e9)}
+                 **muscle.brian_values(cfg.muscle, props),
+                 "g_ia": props["g_ia"], "rst_w": props["rst_weight"]}
     shared = {**pathway_constants(cfg), **neuromodulation.brian_values(cfg.neuromodulation)}
     values: Values = {}
     for group, own, equations in (("drive", drive_params, network.DRIVE_EQUATIONS),

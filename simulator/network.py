@@ -14,8 +14,8 @@ Data flow inside the network (all in Brian2, so the loop is closed without Pytho
 * ``mn`` (N motoneurons) read the command and the interneuron activities through linked
   variables, split the descending excitation into corticomotoneuronal, reticulospinal and
   interneuronal parts, add Ia input, inhibition and noise, integrate the two-compartment membrane
-  (:mod:`simulator.models.motoneuron`) and the twitch of their muscle unit
-  (:mod:`simulator.models.muscle`);
+  (:mod:`simulator.models.motoneuron`) and the calcium-troponin activation and force of their
+  muscle unit (:mod:`simulator.models.muscle`);
 * ``feedback`` sums every unit's force and discharge trace into ``drive`` (summed variables);
 * stimulation (:mod:`simulator.inputs.stimulation`) enters as volley time courses sampled at
   ``dt`` (:data:`STIM_ARRAYS`) and, for a nerve pulse, as per-axon thresholds and conduction
@@ -259,7 +259,7 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
         unit = b2.second if name == "t_nerve_ta" else 1
         tas[name] = b2.TimedArray(fit_timed(values, rows) * unit, dt=structure.stim_dt_s * b2.second,
                                   name=name)
-    ns = dict(tas, R_LIN=muscle.R_LINEAR, GAIN_NORM=float(muscle.GAIN_NORM), INV_N=1.0 / n)
+    ns = dict(tas, INV_N=1.0 / n)
     dt = structure.dt_s * b2.second
 
     drive_eqs = DRIVE_EQUATIONS

@@ -25,6 +25,7 @@ from .inputs.reticulospinal import ReticulospinalConfig
 from .inputs.stimulation import CortexConfig, NerveConfig
 from .models.interneurons import InterneuronConfig
 from .models.motoneuron import MotoneuronConfig, passive_properties
+from .models import muscle
 from .models.muscle import MuscleConfig
 from .models.pool import PoolConfig, unit_properties
 from .task import TaskConfig
@@ -109,6 +110,8 @@ def unit_table(cfg: SimulationConfig) -> dict[str, np.ndarray]:
     props["g_ia"] = afferent.monosynaptic_conductance(props["input_conductance_us"], cfg.afferent)
     props["ia_epsp_conductance_us"] = props["g_ia"] * 1e6
     props["twitch_n"] = props["twitch_n"] * cfg.muscle.twitch_scale
+    props.update(muscle.unit_parameters(props["twitch_n"], props["contraction_time_ms"] * 1e-3,
+                                        cfg.muscle))
     # motor axons: stimulation thresholds (the subject's own draw) and conduction times from
     # the nerve stimulation site to the soma and to the muscle (+ neuromuscular delay)
     nerve = cfg.nerve

@@ -4,8 +4,8 @@
 the rate coding of Fuglevand, Winter & Patla (1993, J Neurophysiol 70:2470): a unit fires once
 its recruitment excitation is exceeded, from 8 Hz, its rate rising linearly to a peak that falls
 from 35 Hz (first unit) to 25 Hz (last); discharges form a gamma renewal process in the
-time-rescaled clock (inter-spike-interval CV ``isi_cv``); force is the sum of Fuglevand twitches
-with his sigmoidal fusion gain. It stands in for the Brian2 simulator in tests of the downstream
+time-rescaled clock (inter-spike-interval CV ``isi_cv``); force is that of the saturating
+muscle of :mod:`simulator.models.muscle` (numpy twin of the Brian2 one). It stands in for the Brian2 simulator in tests of the downstream
 stages (EMG, decomposition, measures) and is deliberately simple.
 
 The hypothesis strategies (``spike_sets``, ``invalid_field_values``) generate spike trains and
@@ -25,6 +25,8 @@ import xarray as xr
 from . import _schema as S
 from .config import Config, field_ranges
 from .models.pool import PoolConfig, unit_properties
+from .models import muscle
+from .models.muscle import MuscleConfig
 
 __all__ = ["synthetic_activity", "excitation_profile", "spike_sets", "invalid_field_values", "valid_configs"]
 
@@ -59,12 +61,6 @@ def excitation_profile(kind: str, t_s: np.ndarray, duration_s: float, peak: floa
         q = duration_s / 4
         return peak * np.clip(np.minimum(t_s / q, (duration_s - t_s) / q), 0, 1)
     raise ValueError(f"profile = {kind!r} is not allowed; expected one of {', '.join(PROFILES)}")
-
-
-def _fusion_gain(ct_s: np.ndarray, isi_s: np.ndarray) -> np.ndarray:
-    """Fuglevand 1993 twitch gain for contraction times and ISIs (see :mod:`simulator.models.muscle`)."""
-    from .models.muscle import fusion_gain
-    return fusion_gain(np.asarray(ct_s, dtype=float) / np.asarray(isi_s, dtype=float))
 
 
 def synthetic_activity(n_units: int = 20, duration_s: float = 5.0, seed: int | None = 0, *,
@@ -137,21 +133,14 @@ def synthetic_activity(n_units: int = 20, duration_s: float = 5.0, seed: int | N
     order = np.argsort(spike_time, kind="stable")
     spike_time, spike_unit = spike_time[order], spike_unit[order]
 
-    # Force: Fuglevand twitches f(t) = P t/T e^{1 - t/T}, scaled by the fusion gain at each spike.
-    ct = props["contraction_time_ms"] * 1e-3
-    p_tw = props["twitch_n"]
-    force = np.zeros(n_t)
-    kernel_t = np.arange(int(5 * ct.max() * fs_hz) + 1) / fs_hz
-    idx = np.minimum((spike_time * fs_hz).astype(int), n_t - 1)
-    inst_rate = rate[spike_unit, idx] if spike_time.size else np.zeros(0)
-    gains = _fusion_gain(ct[spike_unit], 1 / np.maximum(inst_rate, 1e-9))
-    for u in np.unique(spike_unit):
-        sel = spike_unit == u
-        train = np.bincount(idx[sel], weights=gains[sel], minlength=n_t)
-        kern = p_tw[u] * (kernel_t / ct[u]) * np.exp(1 - kernel_t / ct[u])
-        force += np.convolve(train, kern)[:n_t]
-    # MVC: every unit at its peak rate; the mean of a twitch train is P g e T r.
-    mvc = float(np.sum(p_tw * _fusion_gain(ct, 1 / peak) * math.e * ct * peak))
+    # Force: the saturating calcium-troponin muscle of :mod:`simulator.models.muscle`
+    mcfg = MuscleConfig()
+    mparams = muscle.unit_parameters(props["twitch_n"], props["contraction_time_ms"] * 1e-3, mcfg)
+    trains = [spike_time[spike_unit == u] for u in range(n)]
+    force = muscle.unit_force(trains, mparams, mcfg, duration_s, 1.0 / fs_hz).sum(axis=1)
+    # MVC: every unit at its peak rate (mean over the last half of a 1-s train)
+    steady = [np.arange(0.0, 1.0, 1.0 / r) for r in peak]
+    mvc = float(muscle.unit_force(steady, mparams, mcfg, 1.0, 1e-4).sum(axis=1)[5000:].mean())
 
     unit = np.arange(n)
     data: dict[str, Any] = {

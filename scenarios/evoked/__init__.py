@@ -13,7 +13,9 @@ sweeps.
 =================  ==========================================================================
 ``h_reflex``       H and M recruitment curves (Hmax/Mmax, H latency), at rest or during a contraction
 ``v_wave``         supramaximal nerve stimulus during MVC: V/Msup, and voluntary activation by
-                   twitch interpolation (Merton 1954; resting twitch from a rest trial)
+                   twitch interpolation as labs measure it (Merton 1954; Gandevia 2001): stimulus
+                   on the force plateau, sham trials for the estimator's bias, resting twitch
+                   1.5 s after the contraction
 ``mep``            TMS recruitment curve: MEP/Mmax vs intensity, latency, resting motor threshold
 ``sici``           paired-pulse TMS: conditioned/test MEP vs inter-stimulus interval (SICI, ICF)
 ``silent_period``  cortical silent period during a contraction

@@ -36,7 +36,16 @@ class HReflexProtocol(Config):
 @dataclasses.dataclass(frozen=True)
 class VWaveProtocol(Config):
     """Supramaximal nerve stimulus during maximal (or any) contraction (Upton et al. 1971;
-    Aagaard et al. 2002): V-wave, superimposed M-wave and twitch interpolation."""
+    Aagaard et al. 2002): V-wave, superimposed M-wave and twitch interpolation.
+
+    Twitch interpolation follows the lab protocol (Gandevia 2001 Physiol Rev 81:1725; Todd et
+    al. 2003 J Physiol 551:661): the stimulus comes once force has plateaued (``plateau_s``
+    into the contraction); ``repeats`` sham contractions without the stimulus, measured the
+    same way, give the bias of the estimator (force fluctuations alone make a positive
+    "twitch"); each sham contraction is followed by rest and a stimulus ``rest_delay_s`` after
+    it, the resting twitch of a muscle potentiated by the contraction.
+    ``VA = (1 - (SIT - sham) / RT) x 100``.
+    """
 
     section = "v_wave"
     intensity_ma: float = param(40.0, lo=0.0, hi=200.0, unit="mA", doc="supramaximal intensity")
@@ -44,6 +53,11 @@ class VWaveProtocol(Config):
     repeats: int = param(3, lo=1, hi=50)
     post_s: float = param(0.25, lo=0.15, hi=1.0, unit="s",
                           doc="recording after the stimulus (covers the superimposed twitch)")
+    plateau_s: float = param(2.0, lo=1.0, hi=10.0, unit="s", doc=(
+        "contraction before the superimposed stimulus (force has plateaued)"))
+    rest_delay_s: float = param(1.5, lo=0.5, hi=10.0, unit="s", doc=(
+        "rest between the end of a contraction and the resting-twitch stimulus (1-2 s in "
+        "Gandevia 2001)"))
 
 
 @dataclasses.dataclass(frozen=True)

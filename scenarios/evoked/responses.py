@@ -70,31 +70,55 @@ def _h_reflex(session: Session, p: HReflexProtocol) -> xr.Dataset:
 
 @_evoked(VWaveProtocol)
 def _v_wave(session: Session, p: VWaveProtocol) -> xr.Dataset:
-    pre = _pre_s(p.level_pct)
+    pre = p.plateau_s if p.level_pct > 0 else REST_PRE_S
     duration = pre + p.post_s
-    _check_budget("v_wave", 2 * p.repeats, duration)
+    rest_s = pre + p.rest_delay_s  # resting-twitch stimulus, in the sham trial
+    sham_duration = rest_s + p.post_s
+    _check_budget("v_wave", 3 * p.repeats, (2 * duration + sham_duration) / 3)
     stim = Stimulus(nerve_time_s=pre, nerve_ma=p.intensity_ma)
     t, mean, runs = _average(session, [stim], background_pct=p.level_pct, duration_s=duration,
                              repeats=p.repeats)
     t_rest, mean_rest, runs_rest = _average(session, [Stimulus(nerve_time_s=REST_PRE_S, nerve_ma=p.intensity_ma)],
                                             background_pct=0.0, duration_s=REST_PRE_S + p.post_s,
                                             repeats=p.repeats)
+    # sham contractions (no stimulus at ``pre``; their own noise), then rest and the potentiated
+    # resting twitch
+    shams = [ds for _, _, ds in session.trials(
+        [Stimulus(nerve_time_s=rest_s, nerve_ma=p.intensity_ma)], background_pct=p.level_pct,
+        duration_s=sham_duration, repeats=p.repeats, first_repeat=p.repeats,
+        relax_at_s=pre + p.post_s)[0]]
     msup = evoked.peak_to_peak(t, mean[0], *session.m_window(pre))
     v = evoked.peak_to_peak(t, mean[0], *session.reflex_window(pre))
     mmax_rest = evoked.peak_to_peak(t_rest, mean_rest[0], *session.m_window(REST_PRE_S))
     v_rest = evoked.peak_to_peak(t_rest, mean_rest[0], *session.reflex_window(REST_PRE_S))
-    sit = float(np.mean([_twitch(ds, pre, p.post_s) for ds in runs[0]]))
-    rt = float(np.mean([_twitch(ds, REST_PRE_S, p.post_s) for ds in runs_rest[0]]))
+    sit_trials = np.array([_twitch(ds, pre, p.post_s) for ds in runs[0]])
+    sham_trials = np.array([_twitch(ds, pre, p.post_s) for ds in shams])
+    rt_trials = np.array([_twitch(ds, rest_s, p.post_s) for ds in shams])
+    sit, sham, rt = float(sit_trials.mean()), float(sham_trials.mean()), float(rt_trials.mean())
+    unpotentiated = float(np.mean([_twitch(ds, REST_PRE_S, p.post_s) for ds in runs_rest[0]]))
+
+    def va(twitch: float) -> float:
+        return measures.voluntary_activation(max(twitch, 0.0), rt) if rt > 0 else np.nan
+
     ds = xr.Dataset({
         "v_wave": ((), v, {"units": "mV"}),
         "m_sup": ((), msup, {"units": "mV", "long_name": "superimposed M-wave"}),
         "v_msup": ((), v / msup if msup > 0 else np.nan, {"units": "1"}),
         "v_rest_mmax": ((), v_rest / mmax_rest if mmax_rest > 0 else np.nan, {"units": "1",
                         "long_name": "V/Mmax of the same stimulus at rest (collision: ~0)"}),
-        "superimposed_twitch": ((), sit, {"units": "N"}),
-        "resting_twitch": ((), rt, {"units": "N"}),
-        "voluntary_activation": ((), measures.voluntary_activation(max(sit, 0.0), rt) if rt > 0 else np.nan,
-                                 {"units": "%", "long_name": "twitch interpolation (Merton 1954)"}),
+        "superimposed_twitch": ((), sit, {"units": "N", "long_name": "force increment after the "
+                                          "stimulus at the plateau, mean of trials"}),
+        "sham_twitch": ((), sham, {"units": "N", "long_name": "the same measure in sham trials "
+                                   "without stimulus (bias of the estimator)"}),
+        "resting_twitch": ((), rt, {"units": "N", "long_name": f"twitch {p.rest_delay_s:g} s after "
+                                    "the contraction (potentiated)"}),
+        "resting_twitch_unpotentiated": ((), unpotentiated, {"units": "N",
+                                         "long_name": "twitch of the rested muscle"}),
+        "superimposed_twitch_trials": ("trial", sit_trials, {"units": "N"}),
+        "voluntary_activation": ((), va(sit - sham), {
+            "units": "%", "long_name": "twitch interpolation (Merton 1954), sham-corrected"}),
+        "voluntary_activation_uncorrected": ((), va(sit), {
+            "units": "%", "long_name": "twitch interpolation without the sham correction"}),
     })
     _traces(ds, t, mean, pre, "condition", [p.level_pct], 0.06)
     return ds

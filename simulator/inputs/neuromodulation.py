@@ -12,7 +12,13 @@ Jacobs et al. 2002; Wei et al. 2014 J Neurophysiol 112:1735):
 
 It multiplies the PIC conductance and divides the AHP increment by ``exp(b (μ − 1))``.
 Local (Renshaw, reciprocal) inhibition deactivates PICs (Heckman 2008: inhibition is the
-"off switch"); the PIC conductance is multiplied by ``exp(−h g_inh / w_exc)``.
+"off switch"); the PIC conductance is multiplied by ``exp(−h g_inh / w_exc)``. This is not a
+second mechanism beside the inhibitory conductance the dendrite already receives, but the same
+one at a scale the reduced model cannot hold: inhibitory synapses placed among the dendritic PIC
+channels curb the PIC far more than the same conductance spread over one isopotential dendrite
+(Bui, Grande & Rose 2008 J Neurophysiol 99:583; Kuo et al. 2003), so the factor stands in for
+that local shunt. ``h = 0`` leaves only the compartment's shunt; that alone does not make delta-F
+similar across recruitment thresholds (validation/ledger.toml, note of that prediction).
 A 5-HT2 antagonist (cyproheptadine; Goodlich et al. 2023 J Physiol) is modelled by lowering
 ``level``.
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -206,6 +207,30 @@ def test_v_wave_at_mvc_and_rest(session):
     assert 0.15 <= float(ds.v_msup) <= 0.45
     assert float(ds.v_rest_mmax) < 0.05
     assert float(ds.superimposed_twitch) < float(ds.resting_twitch)
+
+
+@pytest.mark.slow
+def test_voluntary_activation_with_potentiation():
+    """Twitch interpolation at MVC as labs measure it: 90-98 % (Gandevia 2001 Physiol Rev
+    81:1725), with muscle.potentiation_max = 0.85, the value fitted to it (off by default,
+    validation/ledger.toml); the resting twitch after the contraction is potentiated."""
+    from simulator.models.muscle import MuscleConfig
+    subject = SUBJECT.replace(muscle=MuscleConfig(potentiation_max=0.85))
+    ds = E.run(subject, E.VWaveProtocol(repeats=3))
+    assert 90.0 <= float(ds.voluntary_activation) <= 98.0
+    assert float(ds.resting_twitch) > float(ds.resting_twitch_unpotentiated)
+
+
+@pytest.mark.slow
+def test_superimposed_twitch_falls_linearly_with_force(session):
+    """Prediction: the superimposed twitch falls near-linearly with voluntary force from ~25 to
+    100 %MVC (Merton 1954; Herbert & Gandevia 1999 J Neurophysiol 82:2271): linear fit r^2 >= 0.9
+    and a negative slope."""
+    levels = np.array([25.0, 50.0, 75.0, 100.0])
+    sit = np.array([float(E.run(SUBJECT, E.VWaveProtocol(repeats=2, level_pct=lv), session=session)
+                          .superimposed_twitch) for lv in levels])
+    slope, _, r, _, _ = stats.linregress(levels, sit)
+    assert slope < 0 and r * r >= 0.9, f"superimposed twitch {sit} N, r^2 = {r * r:.2f}"
 
 
 @pytest.mark.slow

@@ -147,6 +147,20 @@ def test_delta_f_at_default_monoaminergic_drive(slow_triangle):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known deviation (issue 12 item 5): delta-F of units recruited at 10-30 %MVC is far below "
+    "that of units recruited at 1-10 %MVC"))
+def test_delta_f_similar_across_recruitment_bands(slow_triangle):
+    """Delta-F is similar in units recruited at 1-10 and 10-30 %MVC (Afsharipour et al. 2020
+    J Neurophysiol 124:63): both medians 3-6 pps (TA, Mesquita/Lapole 2024), within 1 pps."""
+    _, s = slow_triangle
+    low, mid = low_threshold_delta_f(s, 1.0, 10.0), low_threshold_delta_f(s, 10.0, 30.0)
+    assert low.size >= 5 and mid.size >= 5
+    assert 3.0 <= np.median(low) <= 6.0 and 3.0 <= np.median(mid) <= 6.0
+    assert abs(np.median(low) - np.median(mid)) <= 1.0
+
+
+@pytest.mark.slow
 def test_delta_f_follows_monoaminergic_drive(slow_triangle):
     """Delta-F falls towards 0 without monoaminergic drive and rises with more (Heckman 2008)."""
     base = np.median(low_threshold_delta_f(slow_triangle[1]))
@@ -235,3 +249,64 @@ def test_mvc_is_force_at_maximal_excitation():
     late = ds.time.values > 4.0
     assert ds.force.values[late].mean() == pytest.approx(cal.mvc_n, rel=0.05)
     assert ds.force_mvc.values[late].mean() == pytest.approx(100.0, abs=5.0)
+
+
+# ----------------------------------------------------------------------------- isolated motoneuron
+def _isolated(n_units, duration_s, monoamine):
+    """Motoneurons without synaptic input (no Ia background, no reciprocal inhibition, no
+    command), as in an intracellular recording with current injection."""
+    from simulator.inputs.afferent import AfferentConfig
+    from simulator.models.interneurons import InterneuronConfig
+    task = TaskConfig(shape="constant", control="excitation", level=0.0, rest_s=0.0,
+                      plateau_s=duration_s, rest_after_s=0.0)
+    return _cfg(n_units, task, monoamine).replace(
+        afferent=AfferentConfig(resting_rate_hz=0.0),
+        interneurons=InterneuronConfig(reciprocal_inhibition=0.0))
+
+
+_NO_CAL = Calibration(1.0, np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+
+
+def _ramp_currents(monoamine, peak=3.0, half_s=2.0):
+    """Recruitment and derecruitment current (x passive rheobase) of the lowest-threshold unit on
+    a triangular somatic current ramp 0 -> peak -> 0."""
+    cfg = _isolated(3, 2 * half_s, monoamine)
+    props = unit_table(cfg)
+    t = np.arange(int(round(2 * half_s / 1e-3)) + 1) * 1e-3
+    shape = np.interp(t, [0.0, half_s, 2 * half_s], [0.0, 1.0, 0.0])
+    ds = simulate(cfg, injection=(props["rheobase_na"] * 1e-9 * peak, shape), calibration=_NO_CAL)
+    spikes = ds.spike_time.values[ds.spike_unit.values == 0]
+    assert spikes.size >= 5
+    return peak * np.interp(spikes[0], t, shape), peak * np.interp(spikes[-1], t, shape)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known deviation (issue 12 item 4): somatic current does not engage the dendritic PIC "
+    "enough; derecruitment current is above recruitment current (clockwise, adaptation)"))
+def test_isolated_motoneuron_f_i_hysteresis():
+    """Triangular current ramp in an isolated motoneuron: counter-clockwise F-I hysteresis
+    (derecruitment at a lower current than recruitment) that vanishes without monoamines
+    (Booth, Rinzel & Kiehn 1997; Lee & Heckman 1998 J Neurophysiol 80:572)."""
+    on, off = _ramp_currents(1.0)
+    on0, off0 = _ramp_currents(0.0)
+    assert off / on < 0.95
+    assert off0 / on0 >= 0.95
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known deviation (issue 12 item 4): no self-sustained firing after a brief pulse even at "
+    "monoaminergic drive 3"))
+def test_isolated_motoneuron_self_sustained_firing():
+    """A brief suprathreshold pulse on a sub-threshold bias current starts firing that outlasts
+    it at elevated monoaminergic drive, not without monoamines (Lee & Heckman 1998)."""
+    def after_pulse(monoamine):
+        cfg = _isolated(3, 3.0, monoamine)
+        props = unit_table(cfg)
+        t = np.arange(3001) * 1e-3
+        shape = np.where((t >= 0.5) & (t < 0.7), 2.0, 0.6)
+        ds = simulate(cfg, injection=(props["rheobase_na"] * 1e-9, shape), calibration=_NO_CAL)
+        spikes = ds.spike_time.values[ds.spike_unit.values == 0]
+        assert np.sum(spikes < 0.5) == 0, "the bias alone is sub-threshold"
+        return np.sum(spikes > 1.5)
+    assert after_pulse(3.0) >= 5
+    assert after_pulse(0.0) == 0
