@@ -36,6 +36,10 @@ def test_runtime_and_standalone_give_the_same_spikes(small_trapezoid):
     assert standalone.attrs["engine"] == "standalone"
 
 
+# slow (~140 s on a fresh machine: a build and a runtime run): make test keeps the same claims in
+# test_standalone.py::test_second_process_with_another_seed_compiles_nothing (another seed and
+# parameter value, no rebuild, across processes) and test_runtime_and_standalone_give_the_same_spikes
+@pytest.mark.slow
 @pytest.mark.standalone
 def test_standalone_rerun_with_new_values_reuses_the_build():
     """A second run with other parameter values (seed, PIC level) reuses the compiled binary

@@ -35,13 +35,13 @@ def _stamps(folder: Path) -> dict[str, int]:
 
 @pytest.mark.standalone
 def test_second_process_with_another_seed_compiles_nothing(tmp_path):
-    """Two `mnpool simulate --engine standalone` commands, other seeds: the second one starts the
-    binary built by the first (no code generation, no make: build files untouched, no
-    compilation message) and gives other spikes."""
+    """Two `mnpool simulate --engine standalone` commands, the second with another seed and another
+    parameter value (monoaminergic level): it starts the binary built by the first (no code
+    generation, no make: build files untouched, no compilation message) and gives other spikes."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text("calibration_ramp_s = 1.0\ncalibration_hold_s = 0.5\n[pool]\nn_units = 6\n"
-                   "[task]\nrest_s = 0.0\nrise_s = 0.2\nplateau_s = 0.3\nfall_s = 0.2\n"
-                   "rest_after_s = 0.0\n")
+    text = ("calibration_ramp_s = 1.0\ncalibration_hold_s = 0.5\n[pool]\nn_units = 6\n"
+            "[task]\nrest_s = 0.0\nrise_s = 0.2\nplateau_s = 0.3\nfall_s = 0.2\nrest_after_s = 0.0\n")
+    cfg.write_text(text)
     env = dict(os.environ, MNPOOL_CACHE=str(tmp_path / "cache"))
     env.pop("MNPOOL_ENGINE", None)
 
@@ -57,6 +57,7 @@ def test_second_process_with_another_seed_compiles_nothing(tmp_path):
     builds = sorted((tmp_path / "cache").glob("standalone-*[0-9a-f]"))
     assert builds
     stamps = {b: _stamps(b) for b in builds}
+    cfg.write_text(text + "[neuromodulation]\nlevel = 0.5\n")
     second = mnpool(1)
     assert "compiling network" not in second and "stale" not in second
     assert {b: _stamps(b) for b in builds} == stamps
