@@ -65,9 +65,10 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 def _encode_attrs(attrs: dict) -> dict:
     out = {}
     for key, value in attrs.items():
-        # a string that itself starts with the prefix is encoded too, so it loads back unchanged
+        # a string that itself starts with the prefix is encoded too, so it loads back unchanged;
+        # so is one holding a NUL character, which HDF5 cannot store in a string attribute
         if (isinstance(value, (dict, list, tuple, bool)) or value is None
-                or (isinstance(value, str) and value.startswith(_JSON_PREFIX))):
+                or (isinstance(value, str) and (value.startswith(_JSON_PREFIX) or "\x00" in value))):
             out[key] = _JSON_PREFIX + json.dumps(value)
         else:
             out[key] = value

@@ -58,3 +58,12 @@ def test_spikes_sorted_and_within_duration(small_trapezoid):
     t = small_trapezoid.spike_time.values
     assert np.all(np.diff(t) >= 0)
     assert t.min() >= 0 and t.max() <= small_trapezoid.attrs["duration_s"]
+
+
+def test_string_attributes_with_nul_round_trip(tmp_path):
+    """HDF5 cannot store a NUL inside a string attribute; such strings are stored encoded and load
+    back unchanged (found by the attribute fuzzer of test_loading.py)."""
+    from simulator.io import load_netcdf, save_netcdf
+    ds = xr.Dataset({"x": ("t", np.arange(3.0))}, attrs={"a": "\x00", "b": "ok\x00z", "c": "plain"})
+    back = load_netcdf(save_netcdf(ds, tmp_path / "a.nc"))
+    assert {k: back.attrs[k] for k in "abc"} == {"a": "\x00", "b": "ok\x00z", "c": "plain"}
