@@ -17,6 +17,14 @@ neuron reaches threshold at the unit's designed recruitment excitation (Fuglevan
 J Neurophysiol 70:2470 recruitment-threshold distribution); the PIC then lowers the actual
 threshold and produces recruitment–derecruitment hysteresis (Gorassini et al. 2002 J
 Neurophysiol 87:1850).
+
+The same PIC shows in an isolated motoneuron driven by somatic current (no synaptic input): at
+elevated monoaminergic drive a triangular current ramp gives counter-clockwise F–I hysteresis
+(derecruitment at a lower current than recruitment) and a brief pulse on a sub-threshold bias
+starts self-sustained firing; without monoamines both vanish (Lee & Heckman 1998 J Neurophysiol
+80:572; tests/simulator/test_physiology.py). For that the coupling is stronger than Booth's
+(see ``coupling_ms_cm2``): without full-height spikes a weakly coupled dendrite never reaches
+PIC activation from the soma.
 """
 
 from __future__ import annotations
@@ -43,8 +51,11 @@ class MotoneuronConfig(Config):
 
     soma_fraction: float = param(0.1, lo=0.01, hi=0.5, doc="fraction of membrane in the soma (Booth 1997)")
     specific_capacitance_uf_cm2: float = param(1.0, lo=0.3, hi=3.0, unit="uF/cm2")
-    coupling_ms_cm2: float = param(0.1, lo=0.005, hi=2.0, unit="mS/cm2",
-                                   doc="soma-dendrite coupling per total membrane area (Booth 1997)")
+    coupling_ms_cm2: float = param(0.2, lo=0.005, hi=2.0, unit="mS/cm2", doc=(
+        "soma-dendrite coupling per total membrane area (0.1 in Booth 1997, whose full-height "
+        "spikes depolarize the dendrite; the threshold-and-reset soma does not, so the coupling is "
+        "doubled to keep the PIC within reach of somatic current, as it is in motoneurons voltage-"
+        "clamped at the soma, Lee & Heckman 1998 J Neurophysiol 80:583)"))
     e_leak_mv: float = param(-70.0, lo=-90.0, hi=-50.0, unit="mV")
     e_k_mv: float = param(-80.0, lo=-110.0, hi=-60.0, unit="mV", doc="AHP (K) reversal")
     e_exc_mv: float = param(0.0, lo=-20.0, hi=20.0, unit="mV", doc="excitatory synaptic reversal")

@@ -64,19 +64,22 @@ class PoolConfig(Config):
         "largest/smallest unit ratio of the AHP increment; it grows less than membrane size "
         "(relatively larger AHP in small motoneurons, Zengel et al. 1985), which gives "
         "every unit a similar rate gain per unit of excitation (Fuglevand et al. 1993)"))
-    ahp_tau_min_ms: float = param(25.0, lo=2.0, hi=200.0, unit="ms",
+    ahp_tau_min_ms: float = param(33.0, lo=2.0, hi=200.0, unit="ms",
                                   doc="AHP conductance decay time of the largest unit")
     ahp_tau_max_ms: float = param(52.0, lo=2.0, hi=300.0, unit="ms",
                                   doc="AHP conductance decay time of the smallest unit")
     pic_ratio: float = param(0.9, lo=0.0, hi=5.0, doc=(
-        "dendritic PIC conductance per dendritic leak conductance at unit monoaminergic drive "
-        "(relatively larger PIC in low-threshold units: pic_ratio_range below)"))
+        "maximal dendritic PIC conductance at unit monoaminergic drive, per synaptic conductance "
+        "that brings the passive unit to threshold (relatively larger PIC in low-threshold units: "
+        "pic_ratio_range below); fitted to delta-F 3-6 pps (ledger)"))
     pic_ratio_range: float = param(0.8, lo=0.1, hi=10.0, unit="x",
                                    doc="largest/smallest unit ratio of the relative PIC size")
-    pic_onset_shift_mv: float = param(6.0, lo=-20.0, hi=20.0, unit="mV", doc=(
+    pic_onset_shift_mv: float = param(2.0, lo=-20.0, hi=20.0, unit="mV", doc=(
         "PIC half-activation of the largest unit minus that of the smallest: in high-threshold "
-        "(type F) motoneurons the PIC activates closer to or above spike threshold and lowers "
-        "recruitment less (Lee & Heckman 1998 J Neurophysiol 80:583)"))
+        "(type F) motoneurons the PIC activates closer to spike threshold and lowers recruitment "
+        "less (Lee & Heckman 1998 J Neurophysiol 80:583); kept small because human delta-F is "
+        "similar in units recruited at 1-30 %MVC (Afsharipour et al. 2020; 4 mV already removes "
+        "it above 10 %MVC)"))
     axon_cv_min_m_s: float = param(45.0, lo=10.0, hi=120.0, unit="m/s")
     axon_cv_max_m_s: float = param(60.0, lo=10.0, hi=120.0, unit="m/s")
     fibre_cv_min_m_s: float = param(3.0, lo=1.0, hi=8.0, unit="m/s")

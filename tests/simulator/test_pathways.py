@@ -171,14 +171,20 @@ def _coherence(beta_cv, plateau_s):
 @pytest.mark.slow
 def test_beta_common_input_gives_beta_coherence():
     """Beta-band common input produces pooled motor-unit coherence peaking in 15–30 Hz
-    (Conway 1995; Baker 1997; Negro & Farina 2011); removing it removes the peak."""
+    (Conway 1995; Baker 1997; Negro & Farina 2011); removing it removes the peak.
+
+    Beta-band coherence was > 2x the 40-80 Hz band before the PICs were re-fitted across the
+    pool (issue 12); now 1.7x (0.094 vs 0.056; 0.063 without beta input): larger PICs in
+    higher-threshold units make discharge less linear in the common input. The bound is 1.5x,
+    and the input's own effect (beta coherence with vs without it) is checked as well."""
     f, c = _coherence(0.06, 10.0)
     beta, high = (f >= 15) & (f <= 30), (f >= 40) & (f <= 80)
     search = (f >= 10) & (f <= 60)
     assert 15.0 <= f[search][np.argmax(c[search])] <= 30.0
-    assert c[beta].mean() > 2.0 * c[high].mean()
+    assert c[beta].mean() > 1.5 * c[high].mean()
     f0, c0 = _coherence(0.0, 10.0)
     assert c0[beta].mean() < 1.3 * c0[high].mean()
+    assert c[beta].mean() > 1.3 * c0[beta].mean()
 
 
 @pytest.mark.slow
@@ -212,15 +218,24 @@ def test_serotonin_antagonist_matches_goodlich_2023():
     assert abs(mvc1 / mvc0 - 1) < 0.08
 
 
-def test_intrinsic_threshold_shift_changes_recruitment(base_cfg, base):
+def test_intrinsic_threshold_shift_changes_recruitment(base_cfg):
     """A lower spike threshold (intrinsic factor, kept out of the efficacy calibration) recruits
-    more units at the same command; upstream signals are untouched."""
-    cfg = base_cfg.replace(motoneuron=base_cfg.motoneuron.replace(threshold_shift_mv=-3.0))
-    ds = _run(cfg)
+    units earlier on the same command ramp (at a lower excitation) and no fewer of them; upstream
+    signals are untouched. A ramp, because with PICs the number of units recruited at one
+    constant command moves in PIC-sized steps that a few mV of threshold need not cross."""
+    ramp = base_cfg.replace(task=TaskConfig(shape="ramp", control="excitation", level=30.0,
+                                            rest_s=0.2, rise_s=1.8, rest_after_s=0.0))
+    base = _run(ramp)
+    ds = _run(ramp.replace(motoneuron=ramp.motoneuron.replace(threshold_shift_mv=-3.0)))
     for sig in SIGNALS:
         np.testing.assert_array_equal(ds[sig].values, base[sig].values)
-    recruited = lambda d: np.unique(d.spike_unit.values).size  # noqa: E731
-    assert recruited(ds) > recruited(base)
+
+    def first_spikes(d):
+        return {int(u): float(d.spike_time.values[d.spike_unit.values == u].min())
+                for u in np.unique(d.spike_unit.values)}
+    before, after = first_spikes(base), first_spikes(ds)
+    assert len(after) >= len(before) > 3
+    assert all(after[u] < before[u] for u in before)
     assert ds.sizes["spike"] > base.sizes["spike"]
 
 
