@@ -13,6 +13,13 @@ all as independent Dask tasks (:func:`scenarios.tasks.run_tasks`). It writes
   SD of the untrained change, i.e. how many day-to-day SDs the site moves each measure);
 * ``confusion.png`` and ``confusion.nc`` (with >= 3 subjects): how often the battery, analysed by
   :func:`scenarios.inference.confusion_matrix`, recovers the true site (identifiability).
+
+With ``iso_mvc`` the sites are compared at equal strength gain instead of equal relative change:
+for every site and target MVC change, :func:`scenarios.iso_strength.find_dose` finds the dose
+that changes the reference subject's MVC by that much, and the cohort runs at that dose. The
+library's ``magnitude`` is then the MVC change (a fraction: 0.1 = +10 %), ``dose(site, magnitude)``
+holds each site's dose (NaN where the site cannot reach the target; its changes are NaN too) and
+``iso_strength.txt`` lists the doses.
 """
 
 from __future__ import annotations
@@ -32,26 +39,50 @@ from simulator.config import ConfigError
 from simulator.simulation import SimulationConfig
 from simulator.sites import SITES, apply_adaptation
 
-__all__ = ["atlas_tasks", "run_atlas", "build_library", "standardised", "plot_atlas", "CONTROL"]
+__all__ = ["atlas_tasks", "iso_plan", "run_atlas", "build_library", "standardised", "plot_atlas", "CONTROL"]
 
 #: Site label of the untrained sessions.
 CONTROL = "control"
 
 
+#: ``(site, magnitude label, dose)``: one post-session condition of the atlas.
+Condition = tuple[str, float, float]
+
+
 def atlas_tasks(base: SimulationConfig, sites: Sequence[str], magnitudes: Sequence[float],
-                cohort: C.CohortConfig, battery: T.BatteryConfig) -> list:
-    """Validated tasks: pre sessions, one post per (site, magnitude), untrained posts."""
-    for site in sites:
-        for m in magnitudes:
-            apply_adaptation(base, {site: float(m)})  # unknown site / unsupported magnitude
+                cohort: C.CohortConfig, battery: T.BatteryConfig,
+                plan: Sequence[Condition] | None = None) -> list:
+    """Validated tasks: pre sessions, one post per (site, magnitude), untrained posts.
+
+    ``plan`` replaces the full (site, magnitude) grid with explicit conditions, each labelled by
+    its magnitude and run at its own dose (the iso-strength atlas, :func:`iso_plan`).
+    """
+    if plan is None:
+        plan = [(site, float(m), float(m)) for site in sites for m in magnitudes]
+    for site, _, dose in plan:
+        apply_adaptation(base, {site: dose})  # unknown site / unsupported magnitude
     subjects = C.draw_cohort(base, cohort)
     tasks = T.session_tasks(subjects, cohort, battery, [(0, {})], site="pre", magnitude=0.0)
     tasks += T.session_tasks(subjects, cohort, battery, [(1, {})], site=CONTROL, magnitude=0.0)
-    for site in sites:
-        for m in magnitudes:
-            tasks += T.session_tasks(subjects, cohort, battery, [(1, {site: float(m)})], site=site,
-                                     magnitude=float(m))
+    for site, label, dose in plan:
+        tasks += T.session_tasks(subjects, cohort, battery, [(1, {site: dose})], site=site,
+                                 magnitude=label)
     return tasks
+
+
+def iso_plan(base: SimulationConfig, sites: Sequence[str], targets_pct: Sequence[float], *,
+             progress: bool = True) -> list:
+    """The dose of every site for every target MVC change (:func:`scenarios.iso_strength.find_dose`).
+
+    Returns a list of :class:`scenarios.iso_strength.IsoDose`, sites in order, targets within each.
+    The searches share the on-disk calibration cache, so a re-run costs nothing.
+    """
+    from tqdm.auto import tqdm
+
+    from scenarios.iso_strength import find_dose
+    jobs = [(site, float(t)) for site in sites for t in targets_pct]
+    return [find_dose(base, site, t) for site, t in
+            tqdm(jobs, desc="mnpool atlas: iso-strength doses", unit="site", disable=not progress)]
 
 
 def build_library(results: dict[tuple[str, float, int], xr.Dataset], pre: dict[int, xr.Dataset],
@@ -74,6 +105,22 @@ def build_library(results: dict[tuple[str, float, int], xr.Dataset], pre: dict[i
                 "replicate": np.asarray(subjects), "measure": names,
                 "change_unit": ("measure", [T.MEASURES[n].change_unit for n in names])},
         attrs={"kind": "library"})
+
+
+def _add_doses(lib: xr.Dataset, doses: Sequence[Any]) -> None:
+    """``dose(site, magnitude)`` and ``dose_mvc_change_pct`` (the MVC change each dose gives);
+    NaN for the control and where a site cannot reach the target."""
+    shape = (lib.sizes["site"], lib.sizes["magnitude"])
+    dose, got = np.full(shape, np.nan), np.full(shape, np.nan)
+    sites, mags = list(lib.site.values), list(np.round(lib.magnitude.values, 12))
+    for d in doses:
+        i, j = sites.index(d.site), mags.index(round(d.target_pct / 100.0, 12))
+        dose[i, j], got[i, j] = d.dose, d.achieved_pct
+    lib["dose"] = (("site", "magnitude"), dose, {
+        "long_name": "relative change of the site that gives the MVC change (NaN: unreachable)"})
+    lib["dose_mvc_change_pct"] = (("site", "magnitude"), got, {
+        "long_name": "MVC change of the reference subject at the dose (largest reachable where unreachable)",
+        "units": "%"})
 
 
 def standardised(library: xr.Dataset) -> xr.DataArray:
@@ -109,7 +156,8 @@ def plot_atlas(library: xr.Dataset, magnitude: float | None = None):  # noqa: AN
                 ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6,
                         color="w" if abs(v) > 0.6 * vmax else "k")
     fig.colorbar(im, ax=ax, label="change / day-to-day SD")
-    ax.set_title(f"signature atlas: every site at {100 * mag:+.0f} %", fontsize=10)
+    what = "MVC" if "iso" in str(library.attrs.get("magnitude_kind", "")) else "relative change"
+    ax.set_title(f"signature atlas: every site at {what} {100 * mag:+.0f} %", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -117,7 +165,7 @@ def plot_atlas(library: xr.Dataset, magnitude: float | None = None):  # noqa: AN
 def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence[str] | None = None,
               magnitudes: Sequence[float] = (0.3,), cohort: C.CohortConfig | None = None,
               battery: T.BatteryConfig | None = None, scheduler: Any = None, workers: int | None = None,
-              progress: bool = True) -> xr.Dataset:
+              progress: bool = True, iso_mvc: Sequence[float] | None = None) -> xr.Dataset:
     """Run the atlas and write ``library.nc``, ``atlas.png`` and (>= 3 subjects) the confusion matrix.
 
     Parameters
@@ -136,6 +184,9 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
         Session measurements.
     scheduler, workers, progress
         As for :func:`scenarios.sweep.run_sweep`.
+    iso_mvc
+        Target MVC changes [%] (e.g. ``(10, 20)``): compare sites at equal strength gain; replaces
+        ``magnitudes`` (module docstring).
 
     Returns
     -------
@@ -147,12 +198,22 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     sites = list(SITES) if sites is None else list(sites)
     if not sites or not magnitudes:
         raise ConfigError("the atlas needs at least one site and one magnitude")
+    unknown = [s for s in sites if s not in SITES]
+    if unknown:  # before any long work (the iso-strength search runs first)
+        raise ConfigError(f"unknown site(s) {unknown}; known sites: {', '.join(SITES)}")
     cohort = cohort or C.CohortConfig(n_subjects=3)
     battery = battery or T.BatteryConfig()
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} exists and is not a folder")
-    tasks = atlas_tasks(base, sites, magnitudes, cohort, battery)
+    plan, doses = None, None
+    if iso_mvc is not None:
+        if not iso_mvc or any(not t for t in iso_mvc):
+            raise ConfigError(f"--iso-mvc {list(iso_mvc)}: give non-zero MVC changes in %, e.g. 10,20")
+        doses = iso_plan(base, sites, iso_mvc, progress=progress)
+        magnitudes = [float(t) / 100.0 for t in iso_mvc]
+        plan = [(d.site, d.target_pct / 100.0, d.dose) for d in doses if d.reachable]
+    tasks = atlas_tasks(base, sites, magnitudes, cohort, battery, plan=plan)
     # pre and control sessions are shared by every site: run each configuration once
     unique = list({t.id: t for t in tasks}.values())
     run_tasks(unique, T.FUNCTION, out, scheduler=scheduler, workers=workers, progress=progress,
@@ -169,7 +230,11 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     subjects = sorted({t.params["subject"] for t in tasks})
     lib = build_library(post, pre, sites, [float(m) for m in magnitudes], subjects)
     lib.attrs.update({"base_config": base.to_dict(), "battery": battery.to_dict(),
-                      "cohort": cohort.to_dict()})
+                      "cohort": cohort.to_dict(),
+                      "magnitude_kind": "relative change" if doses is None else "MVC change (iso-strength)"})
+    if doses is not None:
+        _add_doses(lib, doses)
+        (out / "iso_strength.txt").write_text("\n".join(d.describe() for d in doses) + "\n")
     save_netcdf(lib, out / "library.nc")
     save_figure(plot_atlas(lib), out / "atlas.png")
     if len(subjects) >= 3:

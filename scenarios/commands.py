@@ -213,12 +213,28 @@ def run_train(args: argparse.Namespace) -> int:
     return 1 if sig.attrs.get("n_failed") else 0
 
 
+def _percent_list(text: str) -> list[float]:
+    """``"10,20"`` -> ``[10.0, 20.0]``: non-zero finite MVC changes in % (argparse type)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers (e.g. 10,20)") from None
+    bad = [v for v in values if v == 0 or v != v or abs(v) > 200]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{text!r}: MVC changes must be non-zero and within +-200 %")
+    return values
+
+
 def _add_atlas(p: argparse.ArgumentParser) -> None:
     add_common(p, out=False)
     add_out(p, resumable=True)
     p.add_argument("--sites", nargs="+", default=None, metavar="SITE", help="sites (default: all)")
     p.add_argument("--magnitudes", nargs="+", type=float, default=[0.3], metavar="CHANGE",
                    help="relative changes applied to every site (default 0.3)")
+    p.add_argument("--iso-mvc", type=_percent_list, default=None, metavar="PCT[,PCT...]", help=(
+        "compare sites at equal strength gain instead: for each MVC change in %% (e.g. 10,20) find "
+        "every site's dose that gives it in the reference subject, then run the cohort at it "
+        "(replaces --magnitudes)"))
     p.add_argument("--subjects", type=int, default=3, metavar="N", help="virtual subjects (default 3)")
     add_where(p)
 
@@ -241,12 +257,15 @@ def run_atlas_command(args: argparse.Namespace) -> int:
     with _resumable(args, "atlas") as out:
         lib = A.run_atlas(base, out, sites=args.sites, magnitudes=args.magnitudes,
                           cohort=cohort, battery=battery, scheduler=scheduler_from_args(args),
-                          workers=args.workers, progress=not args.quiet)
+                          workers=args.workers, progress=not args.quiet, iso_mvc=args.iso_mvc)
         atlas_report(out, lib, command="mnpool atlas",
                      config={"subject": base.to_dict(), "cohort": cohort.to_dict(), "battery": battery.to_dict(),
-                             "sites": [str(s) for s in lib.site.values[1:]], "magnitudes": args.magnitudes})
+                             "sites": [str(s) for s in lib.site.values[1:]], "magnitudes": args.magnitudes,
+                             "iso_mvc_pct": args.iso_mvc})
     print(f"mnpool atlas: {lib.sizes['site'] - 1} sites x {lib.sizes['magnitude']} magnitude(s) x "
           f"{lib.sizes['replicate']} subjects -> {args.out}/library.nc, atlas.png")
+    if args.iso_mvc is not None:
+        print((Path(args.out) / "iso_strength.txt").read_text(), end="")
     return 0
 
 

@@ -125,17 +125,30 @@ def atlas_report(out: str | os.PathLike, library: xr.Dataset, *, config: Mapping
                   note="Mean and SD over the virtual subjects of the pre-to-post MVC change; 'control' "
                        "is the untrained second session (day-to-day variability alone).")
     n_sites = library.sizes["site"] - 1
-    summary = (f"Signature atlas: {n_sites} site(s) each adapted by {', '.join(f'{100 * m:+g} %' for m in mags)}, "
+    levels = ', '.join(f'{100 * m:+g} %' for m in mags)
+    how = (f"adapted by the dose that changes the reference subject's MVC by {levels} (iso-strength)"
+           if "dose" in library else f"adapted by {levels}")
+    summary = (f"Signature atlas: {n_sites} site(s) each {how}, "
                f"the battery before and after on {library.sizes['replicate']} virtual subjects, with an "
                "untrained control. The heatmap shows each site's mean change in units of the "
                "day-to-day SD; library.nc is the reference library of 'mnpool infer'.")
+    tables = [table]
+    if "dose" in library:
+        dose_rows = [[str(site), 100 * m, float(library["dose"].sel(site=site, magnitude=m)),
+                      float(library["dose_mvc_change_pct"].sel(site=site, magnitude=m)),
+                      "yes" if np.isfinite(float(library["dose"].sel(site=site, magnitude=m))) else "no"]
+                     for site in library.site.values[1:] for m in mags]
+        tables.append(Table("Iso-strength doses", ["site", "target MVC change (%)", "dose (relative change)",
+                                                   "MVC change at the dose (%)", "reachable"], dose_rows,
+                            note="Root search on the reference subject's calibrated MVC; an unreachable "
+                                 "site shows the largest change it can give, and its cohort was not run."))
     return write_report(out, title="mnpool atlas", summary=summary, command=command,
                         figures=_figures(out, {"atlas.png": "standardised change (day-to-day SDs), "
                                                             "sites x measures",
                                                "confusion.png": "how often the battery recovers the "
                                                                 "true site"}),
-                        tables=[table], config=dict(config),
-                        data_files=["library.nc", "confusion.nc", "failures.json", "tasks"])
+                        tables=tables, config=dict(config),
+                        data_files=["library.nc", "confusion.nc", "iso_strength.txt", "failures.json", "tasks"])
 
 
 def inference_report(out: str | os.PathLike, posterior: xr.Dataset, *, config: Mapping[str, Any],

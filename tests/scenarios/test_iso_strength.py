@@ -1,0 +1,121 @@
+"""Iso-strength doses (scenarios/iso_strength.py) and the iso-strength atlas (issue 14 item 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scenarios import iso_strength as S
+from simulator.config import ConfigError
+from simulator.simulation import SimulationConfig
+from simulator.sites import MIN_CHANGE
+
+BASE = SimulationConfig()
+
+
+@pytest.mark.parametrize("slope, target, dose", [(20.0, 10.0, 0.5), (-15.0, 10.0, -2 / 3), (20.0, -5.0, -0.25)])
+def test_bisection_finds_the_dose_on_the_right_side(slope, target, dose):
+    """A site whose increase weakens (negative slope) needs a negative dose for a gain."""
+    got = S.find_dose(BASE, "monoaminergic", target, mvc_change=lambda d: slope * d, tolerance_pct=0.01)
+    assert got.evaluations == 3  # linear: the first regula falsi step is exact
+    assert got.reachable
+    assert got.dose == pytest.approx(dose, abs=0.01 / abs(slope) * 2)
+    assert got.achieved_pct == pytest.approx(target, abs=0.01)
+    assert got.evaluations <= 16
+
+
+def test_unreachable_site_reports_its_largest_change():
+    got = S.find_dose(BASE, "ia_monosynaptic", 10.0, mvc_change=lambda d: 1.0 * d)
+    assert not got.reachable and np.isnan(got.dose)
+    assert got.achieved_pct == pytest.approx(2.0)  # at MAX_CHANGE = +200 %
+    assert "max +2.0 % MVC" in got.describe() and "unreachable" in got.describe()
+    assert got.evaluations == 2
+
+
+def test_closest_dose_when_the_tolerance_is_not_met():
+    got = S.find_dose(BASE, "monoaminergic", 10.0, mvc_change=lambda d: 40 * (1 - np.exp(-d)),
+                      tolerance_pct=1e-9, max_evaluations=4)
+    assert got.reachable and got.evaluations == 4
+    assert abs(got.achieved_pct - 10.0) < 5.0
+
+
+def test_curved_response_converges():
+    """A saturating dose-response (as most sites give): the Illinois steps reach the tolerance."""
+    got = S.find_dose(BASE, "monoaminergic", 10.0, mvc_change=lambda d: 40 * (1 - np.exp(-d)),
+                      tolerance_pct=0.01)
+    assert got.dose == pytest.approx(-np.log(0.75), abs=1e-3) and got.evaluations <= 10
+
+
+def test_supported_end_stays_inside_the_parameter_ranges():
+    """intrinsic_motoneuron divides leak_scale by (1 + change): MIN_CHANGE would leave its range."""
+    end = S._supported_end(BASE, "intrinsic_motoneuron", MIN_CHANGE)
+    assert MIN_CHANGE < end < 0
+    from simulator.sites import apply_adaptation
+    apply_adaptation(BASE, {"intrinsic_motoneuron": end})
+
+
+@pytest.mark.parametrize("site, target, match", [("cerebellum", 10.0, "unknown site"),
+                                                  ("monoaminergic", 0.0, "non-zero"),
+                                                  ("monoaminergic", float("nan"), "non-zero")])
+def test_bad_requests_are_refused(site, target, match):
+    with pytest.raises(ConfigError, match=match):
+        S.find_dose(BASE, site, target, mvc_change=lambda d: d)
+
+
+@pytest.mark.slow  # the fast suite checks the same dose through the iso atlas below
+def test_hypertrophy_dose_equals_the_strength_gain():
+    """Muscle hypertrophy scales every twitch, so MVC +10 % needs twitch_scale x1.10: the search
+    through real calibrations must land on dose 0.10."""
+    base = SimulationConfig.from_dict({"pool": {"n_units": 20}, "calibration_ramp_s": 2.0,
+                                       "calibration_hold_s": 1.0})
+    got = S.find_dose(base, "muscle_hypertrophy", 10.0, tolerance_pct=0.2)
+    assert got.reachable
+    assert got.dose == pytest.approx(0.10, abs=0.004)
+    assert S.mvc_change_pct(base, "muscle_hypertrophy", got.dose) == pytest.approx(got.achieved_pct)
+
+
+def test_iso_atlas_runs_each_site_at_its_own_dose(tmp_path, capsys):
+    """``mnpool atlas --iso-mvc 10``: the cohort's MVC rises ~10 % for every reachable site; the
+    library records each dose; the report lists them."""
+    from scenarios.cli import main
+    from simulator.io import load_netcdf
+    from tests.report_html import read_report
+    from tests.scenarios.test_training import QUIET_COHORT, TINY_BATTERY, TINY_SUBJECT, _toml
+    config = _toml(tmp_path, "atlas.toml", {**TINY_SUBJECT, "cohort": QUIET_COHORT, "battery": TINY_BATTERY})
+    out = tmp_path / "iso"
+    assert main(["atlas", "--config", config, "--out", str(out), "--sites", "muscle_hypertrophy",
+                 "ia_interneuron", "--iso-mvc", "10", "--subjects", "2", "--serial", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "muscle_hypertrophy: dose +0.1" in printed
+    lib = load_netcdf(out / "library.nc")
+    assert list(lib.magnitude.values) == [0.1]
+    assert "iso" in lib.attrs["magnitude_kind"]
+    assert np.isnan(float(lib["dose"].sel(site="control", magnitude=0.1)))
+    # hypertrophy scales every twitch: +10 % MVC needs dose 0.10 (within the 0.5-point tolerance)
+    assert float(lib["dose"].sel(site="muscle_hypertrophy", magnitude=0.1)) == pytest.approx(0.10, abs=0.006)
+    for site in ("muscle_hypertrophy", "ia_interneuron"):
+        dose = float(lib["dose"].sel(site=site, magnitude=0.1))
+        mvc = lib["change"].sel(site=site, magnitude=0.1, measure="mvc")
+        if site == "muscle_hypertrophy":
+            # every subject's force scales with its twitches: exactly the reference's +10 %
+            assert float(mvc.mean()) == pytest.approx(10.0, abs=1.0)
+        elif np.isfinite(dose):
+            # the cohort's subjects differ from the reference (pathway weights, monoaminergic
+            # level, recruitment range), so the same dose moves their MVC by a different amount
+            assert 5.0 < float(mvc.mean()) < 15.0, site
+        else:
+            assert np.isnan(mvc.values).all(), site
+    rows = read_report(out / "report.html").table("Iso-strength doses")
+    assert [r["site"] for r in rows] == ["muscle_hypertrophy", "ia_interneuron"]
+    # Ia interneurons cannot give +10 % (README table: max +0.6 % in the default subject)
+    assert [r["reachable"] for r in rows] == ["yes", "no"]
+    assert "ia_interneuron: max" in printed
+
+
+@pytest.mark.parametrize("value", ["ten", "0", "10,,20", "500"])
+def test_iso_mvc_bad_values_exit_2(value, tmp_path, capsys):
+    from scenarios.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["atlas", "--out", str(tmp_path / "o"), "--iso-mvc", value])
+    assert e.value.code == 2
+    assert "--iso-mvc" in capsys.readouterr().err
