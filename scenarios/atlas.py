@@ -39,7 +39,7 @@ from simulator.config import ConfigError
 from simulator.simulation import SimulationConfig
 from simulator.sites import SITES, apply_adaptation
 
-__all__ = ["atlas_tasks", "iso_plan", "run_atlas", "build_library", "standardised", "plot_atlas", "CONTROL"]
+__all__ = ["atlas_tasks", "iso_plan", "run_atlas", "usable_measures", "build_library", "standardised", "plot_atlas", "CONTROL"]
 
 #: Site label of the untrained sessions.
 CONTROL = "control"
@@ -123,6 +123,18 @@ def _add_doses(lib: xr.Dataset, doses: Sequence[Any]) -> None:
         "units": "%"})
 
 
+def usable_measures(library: xr.Dataset) -> list[str]:
+    """Measures obtained in every replicate of every simulated (site, magnitude) cell.
+
+    Cells that were not simulated (the control beyond the first magnitude, a site that cannot
+    reach an iso-strength target) are all-NaN and do not count against a measure.
+    """
+    ch = library["change"]
+    present = np.isfinite(ch).any(["replicate", "measure"])
+    return [str(m) for m in ch.measure.values
+            if bool(np.isfinite(ch.sel(measure=m)).all("replicate").where(present, True).all())]
+
+
 def standardised(library: xr.Dataset) -> xr.DataArray:
     """Mean change of each (site, magnitude) in units of the SD of the untrained change."""
     ch = library["change"]
@@ -155,6 +167,13 @@ def plot_atlas(library: xr.Dataset, magnitude: float | None = None):  # noqa: AN
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6,
                         color="w" if abs(v) > 0.6 * vmax else "k")
+    if "dose" in library:  # iso-strength: say why a site's row is empty
+        for i, site in enumerate(z.site.values):
+            dose = float(library["dose"].sel(site=site, magnitude=mag))
+            if not np.isfinite(dose):
+                best = float(library["dose_mvc_change_pct"].sel(site=site, magnitude=mag))
+                ax.text((len(measures) - 1) / 2, i, f"cannot reach MVC {100 * mag:+.0f} % (max {best:+.1f} %)",
+                        ha="center", va="center", fontsize=7, color="0.4")
     fig.colorbar(im, ax=ax, label="change / day-to-day SD")
     what = "MVC" if "iso" in str(library.attrs.get("magnitude_kind", "")) else "relative change"
     ax.set_title(f"signature atlas: every site at {what} {100 * mag:+.0f} %", fontsize=10)
@@ -239,7 +258,7 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     save_figure(plot_atlas(lib), out / "atlas.png")
     if len(subjects) >= 3:
         from scenarios import inference as I
-        usable = [m for m in lib.measure.values if np.isfinite(lib["change"].sel(measure=m).values).all()]
+        usable = usable_measures(lib)
         cm = I.confusion_matrix(lib, measures=usable)
         save_netcdf(cm.to_dataset(name="confusion"), out / "confusion.nc")
         save_figure(I.plot_confusion(cm), out / "confusion.png")

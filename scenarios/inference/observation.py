@@ -214,7 +214,8 @@ def check_library(library: xr.Dataset | xr.DataArray,
     -------
     xarray.DataArray
         ``change`` as float, dims ``(site, magnitude, replicate, measure)``, restricted to
-        ``measures`` in the order given.
+        ``measures`` in the order given. In an iso-strength library (one with a ``dose``
+        variable) the sites that cannot reach any target are left out.
 
     Raises
     ------
@@ -245,6 +246,11 @@ def check_library(library: xr.Dataset | xr.DataArray,
         labels = list(da[dim].values)
         if len(set(labels)) < len(labels):
             raise ConfigError(f"library {dim} labels repeat: {labels}")
+    if isinstance(library, xr.Dataset) and "dose" in library.data_vars and "site" in da.dims:
+        # an iso-strength library (scenarios.atlas): a site that cannot give the strength gain
+        # at any magnitude was not simulated and is not a candidate explanation
+        reach = np.isfinite(library["dose"]).any("magnitude")
+        da = da.sel(site=[s for s in da.site.values if s == CONTROL or bool(reach.sel(site=s))])
     sites = [str(s) for s in da.site.values]
     unknown = [s for s in sites if s not in SITES and s != CONTROL]
     if unknown:

@@ -84,7 +84,7 @@ def test_iso_atlas_runs_each_site_at_its_own_dose(tmp_path, capsys):
     config = _toml(tmp_path, "atlas.toml", {**TINY_SUBJECT, "cohort": QUIET_COHORT, "battery": TINY_BATTERY})
     out = tmp_path / "iso"
     assert main(["atlas", "--config", config, "--out", str(out), "--sites", "muscle_hypertrophy",
-                 "ia_interneuron", "--iso-mvc", "10", "--subjects", "2", "--serial", "--quiet"]) == 0
+                 "ia_interneuron", "--iso-mvc", "10", "--subjects", "1", "--serial", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "muscle_hypertrophy: dose +0.1" in printed
     lib = load_netcdf(out / "library.nc")
@@ -119,3 +119,20 @@ def test_iso_mvc_bad_values_exit_2(value, tmp_path, capsys):
         main(["atlas", "--out", str(tmp_path / "o"), "--iso-mvc", value])
     assert e.value.code == 2
     assert "--iso-mvc" in capsys.readouterr().err
+
+
+def test_usable_measures_ignore_cells_that_were_not_simulated():
+    """An unreachable site's all-NaN row (and the control beyond its one magnitude) must not
+    remove every measure from the confusion matrix; a measure missing in a simulated cell must."""
+    import xarray as xr
+
+    from scenarios.atlas import usable_measures
+    change = np.ones((3, 2, 3, 2))
+    change[1] = np.nan                 # site 'b' unreachable at every magnitude
+    change[0, 1] = np.nan              # control simulated at the first magnitude only
+    lib = xr.Dataset({"change": (("site", "magnitude", "replicate", "measure"), change)},
+                     coords={"site": ["control", "b", "c"], "magnitude": [0.1, 0.2],
+                             "replicate": [0, 1, 2], "measure": ["mvc", "sici"]})
+    assert usable_measures(lib) == ["mvc", "sici"]
+    lib["change"][2, 0, 1, 1] = np.nan  # one replicate of a simulated cell lacks SICI
+    assert usable_measures(lib) == ["mvc"]
