@@ -91,10 +91,8 @@ def find_dose(base: SimulationConfig, site: str, target_pct: float, *, tolerance
 
     Parameters
     ----------
-    base
-        Reference subject.
-    site
-        Site name.
+    base, site
+        Reference subject and site name, as for :func:`mvc_change_pct`.
     target_pct
         MVC change to reach [%], non-zero (negative for detraining or an antagonist).
     tolerance_pct
