@@ -175,7 +175,7 @@ def plot_atlas(library: xr.Dataset, magnitude: float | None = None):  # noqa: AN
                 ax.text((len(measures) - 1) / 2, i, f"cannot reach MVC {100 * mag:+.0f} % (max {best:+.1f} %)",
                         ha="center", va="center", fontsize=7, color="0.4")
     fig.colorbar(im, ax=ax, label="change / day-to-day SD")
-    what = "MVC" if "iso" in str(library.attrs.get("magnitude_kind", "")) else "relative change"
+    what = "MVC" if "dose" in library else "relative change"
     ax.set_title(f"signature atlas: every site at {what} {100 * mag:+.0f} %", fontsize=10)
     fig.tight_layout()
     return fig
@@ -253,7 +253,9 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
                       "magnitude_kind": "relative change" if doses is None else "MVC change (iso-strength)"})
     if doses is not None:
         _add_doses(lib, doses)
-        (out / "iso_strength.txt").write_text("\n".join(d.describe() for d in doses) + "\n")
+        from simulator.io import atomic_path
+        with atomic_path(out / "iso_strength.txt", suffix=".txt") as tmp:
+            Path(tmp).write_text("\n".join(d.describe() for d in doses) + "\n")
     save_netcdf(lib, out / "library.nc")
     save_figure(plot_atlas(lib), out / "atlas.png")
     if len(subjects) >= 3:
