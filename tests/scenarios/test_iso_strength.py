@@ -74,14 +74,17 @@ def test_hypertrophy_dose_equals_the_strength_gain():
     assert S.mvc_change_pct(base, "muscle_hypertrophy", got.dose) == pytest.approx(got.achieved_pct)
 
 
-def check_iso_atlas(config: str, out, capsys) -> None:
-    """``mnpool atlas --iso-mvc 10`` on the tiny subject of test_training (called from its atlas
-    test, whose pre and control sessions it reuses): the cohort's MVC rises 10 % at the
-    hypertrophy dose; an unreachable site is reported and not run; the report lists the doses."""
+@pytest.mark.slow  # 50-140 s on 2 cores; the fast suite keeps the search, CLI-value and library checks
+def test_iso_atlas_runs_each_site_at_its_own_dose(tmp_path, capsys):
+    """``mnpool atlas --iso-mvc 10`` on the tiny subject of test_training: the cohort's MVC rises
+    10 % at the hypertrophy dose; an unreachable site is reported and not run; the report lists
+    the doses."""
     from scenarios.cli import main
     from simulator.io import load_netcdf
     from tests.report_html import read_report
-    capsys.readouterr()
+    from tests.scenarios.test_training import QUIET_COHORT, TINY_BATTERY, TINY_SUBJECT, _toml
+    config = _toml(tmp_path, "atlas.toml", {**TINY_SUBJECT, "cohort": QUIET_COHORT, "battery": TINY_BATTERY})
+    out = tmp_path / "iso"
     assert main(["atlas", "--config", config, "--out", str(out), "--sites", "muscle_hypertrophy",
                  "ia_interneuron", "--iso-mvc", "10", "--subjects", "2", "--serial", "--quiet"]) == 0
     printed = capsys.readouterr().out
