@@ -134,10 +134,11 @@ def atlas_report(out: str | os.PathLike, library: xr.Dataset, *, config: Mapping
                "day-to-day SD; library.nc is the reference library of 'mnpool infer'.")
     tables = [table]
     if "dose" in library:
-        dose_rows = [[str(site), 100 * m, float(library["dose"].sel(site=site, magnitude=m)),
-                      float(library["dose_mvc_change_pct"].sel(site=site, magnitude=m)),
-                      "yes" if np.isfinite(float(library["dose"].sel(site=site, magnitude=m))) else "no"]
-                     for site in library.site.values[1:] for m in mags]
+        dose, got = library["dose"], library["dose_mvc_change_pct"]
+        dose_rows = [[str(site), 100 * m, d, float(got.sel(site=site, magnitude=m)),
+                      "yes" if np.isfinite(d) else "no"]
+                     for site in library.site.values[1:] for m in mags
+                     for d in [float(dose.sel(site=site, magnitude=m))]]
         tables.append(Table("Iso-strength doses", ["site", "target MVC change (%)", "dose (relative change)",
                                                    "MVC change at the dose (%)", "reachable"], dose_rows,
                             note="Root search on the reference subject's calibrated MVC; an unreachable "

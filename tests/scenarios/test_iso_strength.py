@@ -14,7 +14,7 @@ BASE = SimulationConfig()
 
 
 @pytest.mark.parametrize("slope, target, dose", [(20.0, 10.0, 0.5), (-15.0, 10.0, -2 / 3), (20.0, -5.0, -0.25)])
-def test_bisection_finds_the_dose_on_the_right_side(slope, target, dose):
+def test_search_finds_the_dose_on_the_right_side(slope, target, dose):
     """A site whose increase weakens (negative slope) needs a negative dose for a gain."""
     got = S.find_dose(BASE, "monoaminergic", target, mvc_change=lambda d: slope * d, tolerance_pct=0.01)
     assert got.evaluations == 3  # linear: the first regula falsi step is exact
@@ -62,7 +62,7 @@ def test_bad_requests_are_refused(site, target, match):
         S.find_dose(BASE, site, target, mvc_change=lambda d: d)
 
 
-@pytest.mark.slow  # the fast suite checks the same dose through the iso atlas below
+@pytest.mark.slow  # the iso atlas test below checks the same dose end to end (also slow)
 def test_hypertrophy_dose_equals_the_strength_gain():
     """Muscle hypertrophy scales every twitch, so MVC +10 % needs twitch_scale x1.10: the search
     through real calibrations must land on dose 0.10."""
