@@ -103,7 +103,7 @@ def _run_runtime(structure: Structure, values: Values, progress: bool) -> Result
     import brian2 as b2
     _ensure_runtime()
     timed = {k[3:]: v for k, v in values.items() if k.startswith("ta.")}
-    built = build(structure, timed)
+    built = build(structure, timed, runtime=True)
     for key, value in values.items():
         if not key.startswith("ta."):
             target, var = _split(built, key)

@@ -180,6 +180,14 @@ SEGMENT_ARRAYS = {"t_nerve_ta": "-1*second", "i_nerve_ta": "-1"}
 #: Smallest padded length of an input / a stimulation TimedArray (4.1 s at 1 ms; 3.3 s at 0.1 ms).
 MIN_INPUT_STEPS, MIN_STIM_STEPS = 2**12, 2**15
 
+#: The runtime engine's floors: input length, stimulation length, units (32.8 s at 1 ms, 13.1 s
+#: at 0.1 ms, 128 units). Its Cython modules are cached by their code, which holds these shapes,
+#: so one shape for every run up to these sizes means one set of modules (a cold cache compiled
+#: ~25 variants of the four largest modules, ~5-20 s each, for the test suite's durations and
+#: pool sizes). The standalone engine keeps the small floors: each of its builds is keyed by the
+#: exact structure anyway, and every padded sample is a value written to a file at every run.
+RUNTIME_FLOORS = (2**15, 2**17, 128)
+
 
 def padded(n: int, floor: int = 1) -> int:
     """Size given to a TimedArray dimension of ``n`` (samples or units): the next power of two,
@@ -230,27 +238,31 @@ DRIVE_SIGNALS = ("force", "exc", "goal", "r_ein", "r_rc", "cmd_slow", "pool_rate
                  "r_ia", "monoamine")
 
 
-def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = None) -> Built:
+def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = None, *,
+          runtime: bool = False) -> Built:
     """Create the Brian2 objects for ``structure``.
 
     Must be called after the engine selected its Brian2 device. TimedArray contents are fixed
     at construction (Brian2 copies them into the generated code), so the runtime engine passes
     them here; the standalone engine builds with zeros and supplies them through ``run_args``.
-    Other values are assigned by :func:`simulator.engine.run`.
+    Other values are assigned by :func:`simulator.engine.run`. ``runtime`` pads the TimedArrays
+    to :data:`RUNTIME_FLOORS` (the runtime engine's code cache is keyed by their shapes).
     """
     import brian2 as b2
 
     n, n_in = structure.n_units, structure.n_input_steps
+    input_floor, stim_floor, unit_floor = RUNTIME_FLOORS if runtime else (MIN_INPUT_STEPS, MIN_STIM_STEPS, 1)
     in_dt = structure.input_dt_s * b2.second
     timed_values = timed_values or {}
     tas = {}
     for name, ndim in TIMED_ARRAYS.items():
         shape = (n_in,) if ndim == 1 else (n_in, n)
         values = np.asarray(timed_values.get(name, np.zeros(shape)), dtype=float).reshape(shape)
-        tas[name] = b2.TimedArray(fit_timed(values, padded(n_in, MIN_INPUT_STEPS),
-                                            None if ndim == 1 else padded(n)), dt=in_dt, name=name)
+        tas[name] = b2.TimedArray(fit_timed(values, padded(n_in, input_floor),
+                                            None if ndim == 1 else padded(n, unit_floor)),
+                                  dt=in_dt, name=name)
     n_stim = structure.n_stim_steps
-    rows = padded(n_stim, MIN_STIM_STEPS)
+    rows = padded(n_stim, stim_floor)
     for name in STIM_ARRAYS:
         values = np.asarray(timed_values.get(name, np.zeros(n_stim)), dtype=float).reshape(n_stim)
         tas[name] = b2.TimedArray(fit_timed(values, rows), dt=structure.stim_dt_s * b2.second, name=name)
