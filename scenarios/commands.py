@@ -1,4 +1,5 @@
-"""The commands of the scenario stage: ``sweep``, ``experiment``, ``train``, ``atlas`` and ``infer``.
+"""The commands of the scenario stage: ``sweep``, ``experiment``, ``train``, ``atlas``, ``infer`` and
+``calibrate``.
 
 Thin wrappers over :func:`scenarios.sweep.run_sweep`, :func:`scenarios.experiments.run`,
 :func:`scenarios.training.run_training`, :func:`scenarios.atlas.run_atlas` and
@@ -20,7 +21,8 @@ from simulator.commandline import (add_common, add_out, add_where, interruptible
 from simulator.config import load_toml
 from simulator.engine import ENGINES
 
-__all__ = ["run_sweep_command", "run_experiment", "run_train", "run_atlas_command", "run_infer"]
+__all__ = ["run_sweep_command", "run_experiment", "run_train", "run_atlas_command", "run_infer",
+           "run_calibrate"]
 
 
 @contextmanager
@@ -295,4 +297,44 @@ def run_infer(args: argparse.Namespace) -> int:
                                  "observed": str(Path(args.observed).absolute()),
                                  "pairs": not args.no_pairs, "seed": args.seed})
     print(summary + f"mnpool infer: wrote {out}")
+    return 0
+
+
+def _size_list(text: str) -> list[int]:
+    """``--sizes 5,10,20``: increasing cohort sizes >= 1."""
+    try:
+        sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give increasing integers >= 1, e.g. 5,10,20,40") from None
+    if not sizes or min(sizes) < 1 or any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise argparse.ArgumentTypeError(f"{text!r}: give increasing integers >= 1, e.g. 5,10,20,40")
+    return sizes
+
+
+def _add_calibrate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--library", required=True, metavar="LIBRARY.nc", help="reference library from 'mnpool atlas'")
+    p.add_argument("--held-out", default=None, metavar="OTHER.nc", help=(
+        "library of other virtual subjects (e.g. an atlas of a population with other base "
+        "parameters): recall and dose coverage on subjects the library was not built from"))
+    p.add_argument("--measures", nargs="+", default=None, metavar="MEASURE",
+                   help="the battery (default: every measure obtained in every simulated cell)")
+    p.add_argument("--sizes", type=_size_list, default=[5, 10, 20, 40, 80], metavar="N[,N...]",
+                   help="cohort sizes of the power analysis (default 5,10,20,40,80)")
+    add_out(p)
+    p.add_argument("--seed", type=int, default=0)
+
+
+@register("calibrate", "How far a library's inference can be trusted: recall per site on left-out "
+          "and held-out subjects, coverage of the dose's credible intervals, and the cohort size "
+          "each site needs", _add_calibrate)
+def run_calibrate(args: argparse.Namespace) -> int:
+    """``mnpool calibrate --library L.nc [--held-out H.nc] --out DIR``: writes ``calibration.nc``,
+    ``calibration.txt``, ``confusion.png`` (``confusion_held_out.png``) and ``power.png``."""
+    from scenarios import inference as I
+    out = prepare_out(args)
+    with staged_output(out, command="calibrate", overwrite=args.overwrite) as staging:
+        I.run_calibration(args.library, staging, held_out_path=args.held_out, measures=args.measures,
+                          sizes=args.sizes, seed=args.seed)
+        summary = (staging / "calibration.txt").read_text()
+    print(summary + f"mnpool calibrate: wrote {out}")
     return 0

@@ -24,20 +24,24 @@ information gain (:func:`expected_information_gain`; Lindley 1956, Ann Math Stat
 The stages, one module each: :mod:`~scenarios.inference.observation` (the observed signature and
 the library's layout), :mod:`~scenarios.inference.likelihood` (the synthetic likelihood),
 :mod:`~scenarios.inference.posterior` (:func:`infer`), :mod:`~scenarios.inference.design`
-(confusion matrix, information gain), :mod:`~scenarios.inference.figures` and
+(confusion matrix, on left-out or held-out subjects; information gain),
+:mod:`~scenarios.inference.calibration` (coverage of the dose's credible intervals; cohort size
+needed per site), :mod:`~scenarios.inference.figures` and
 :mod:`~scenarios.inference.report` (files in, files out).
 """
 
+from scenarios.inference.calibration import cohort_power, dose_coverage
 from scenarios.inference.design import confusion_matrix, expected_information_gain
-from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior
+from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
 from scenarios.inference.likelihood import PREDICTIVE_ALPHA, PosteriorPredictiveWarning
 from scenarios.inference.observation import (CONTROL, LIBRARY_DIMS, PAIR_SEP, Observation, check_library,
                                              load_observation, replicate_sd)
 from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive, site_table
-from scenarios.inference.report import run_inference
+from scenarios.inference.report import calibration_summary, run_calibration, run_inference
 
 __all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "InferenceResult", "load_observation",
            "check_library", "replicate_sd", "infer", "confusion_matrix",
            "expected_information_gain", "plot_posterior", "plot_confusion",
            "plot_information_gain", "run_inference", "PREDICTIVE_ALPHA", "PosteriorPredictiveWarning",
-           "posterior_predictive", "site_table"]
+           "posterior_predictive", "site_table", "dose_coverage", "cohort_power", "plot_power",
+           "run_calibration", "calibration_summary"]

@@ -19,7 +19,7 @@ from scenarios.inference.observation import Observation, _number, check_library,
 from scenarios.inference.posterior import _check_shrinkage, _prepare
 from simulator.config import ConfigError
 
-__all__ = ["confusion_matrix", "expected_information_gain"]
+__all__ = ["confusion_matrix", "expected_information_gain", "observation_folds"]
 
 _LOG2 = math.log(2.0)
 
@@ -46,22 +46,72 @@ def _sd_vector(sd: Mapping[str, float] | None, default: xr.DataArray, measures: 
     return np.array(out)
 
 
+def observation_folds(da: xr.DataArray, held_out: xr.Dataset | xr.DataArray | None
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The observations a calibration check infers, with the library replicates it may use.
+
+    Without ``held_out``: leave-one-replicate-out, one fold per replicate ``r`` (its changes in
+    every cell, against the library without replicate ``r`` in *any* cell, since a replicate
+    index usually names the same virtual subject across cells). With ``held_out`` (a library
+    of other virtual subjects, e.g. from a population with other base parameters): one fold
+    per held-out replicate, against the whole library.
+
+    Returns
+    -------
+    list of (keep, observed)
+        ``keep`` (replicate,) bool mask of the library replicates used; ``observed`` (site,
+        magnitude, measure) changes aligned on ``da``'s cells (NaN where not simulated).
+
+    Raises
+    ------
+    ConfigError
+        Fewer than 3 library replicates (leave-one-out) or 2 (held-out); a held-out library
+        with sites, magnitudes or measures the library lacks.
+    """
+    n_reps = da.sizes["replicate"]
+    if held_out is None:
+        if n_reps < 3:
+            raise ConfigError(f"leave-one-replicate-out needs at least 3 replicates; the library has "
+                              f"{n_reps}")
+        return [(np.arange(n_reps) != r, da.values[:, :, r, :]) for r in range(n_reps)]
+    if n_reps < 2:
+        raise ConfigError(f"the library needs at least 2 replicates (a covariance); it has {n_reps}")
+    used = [str(m) for m in da.measure.values]
+    try:
+        held = check_library(held_out, used)
+    except ConfigError as exc:
+        raise ConfigError(f"held-out library: {exc}") from None
+    for dim in ("site", "magnitude"):
+        extra = sorted(set(held[dim].values.tolist()) - set(da[dim].values.tolist()))
+        if extra:
+            raise ConfigError(f"held-out library: {dim}(s) {', '.join(map(repr, extra))} are not in the "
+                              f"library; allowed: {', '.join(map(repr, da[dim].values.tolist()))}")
+    held = held.reindex(site=da.site.values, magnitude=da.magnitude.values)
+    keep = np.ones(n_reps, dtype=bool)
+    hx = held.transpose("site", "magnitude", "replicate", "measure").values
+    return [(keep, hx[:, :, r, :]) for r in range(hx.shape[2])]
+
+
 def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str] | None = None,
                      observation_sd: Mapping[str, float] | None = None, shrinkage: float | str = "auto",
-                     seed: int = 0) -> xr.DataArray:
-    """How well a battery of measures separates the sites: leave-one-replicate-out on the library.
+                     held_out: xr.Dataset | xr.DataArray | None = None, seed: int = 0) -> xr.DataArray:
+    """How well a battery of measures separates the sites: leave-one-replicate-out on the library,
+    or on held-out virtual subjects.
 
     Every replicate (virtual subject) ``r`` of every present cell is turned into an observation
     — its simulated changes plus Gaussian measurement noise of SD ``observation_sd`` — and
     inferred (single sites, :func:`infer` without pairs) against the library with replicate
     ``r`` left out *of every cell*, since a replicate index usually names the same virtual
-    subject across cells. The inferred site is the maximum a posteriori site (ties broken at
-    random). Sites the battery cannot tell apart share their rows.
+    subject across cells. With ``held_out``, the observations are instead every replicate of
+    another library (other virtual subjects, e.g. a population whose base parameters differ
+    from the library's: does the inference survive subjects unlike those it was built from?)
+    inferred against the whole library. The inferred site is the maximum a posteriori site
+    (ties broken at random). Sites the battery cannot tell apart share their rows.
 
     Parameters
     ----------
     library
-        Reference library (:func:`check_library`), at least 3 replicates.
+        Reference library (:func:`check_library`), at least 3 replicates (2 with ``held_out``).
     measures
         Measures of the battery (default: all of the library's).
     observation_sd
@@ -69,6 +119,9 @@ def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[s
         measures not named: the between-replicate SD, :func:`replicate_sd`).
     shrinkage
         As in :func:`infer`.
+    held_out
+        Another library (same layout; its sites and magnitudes a subset of the library's) whose
+        replicates are the observations; default: leave-one-replicate-out.
     seed
         Seed of the observation noise and of tie breaking.
 
@@ -76,35 +129,37 @@ def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[s
     -------
     xarray.DataArray
         ``(true_site, inferred_site)``, rows summing to 1 (fraction of that site's observations
-        inferred as each site). Coordinate ``true_posterior`` (true_site): mean posterior
-        probability of the true site (low for sites the battery cannot separate); attrs
-        ``accuracy`` (fraction inferred correctly over all observations), ``chance``
-        (1 / number of sites), ``n_observations``, ``measures``, ``observation_sd``.
+        inferred as each site; the diagonal is each site's recall). Coordinate
+        ``true_posterior`` (true_site): mean posterior probability of the true site (low for
+        sites the battery cannot separate); attrs ``accuracy`` (fraction inferred correctly over
+        all observations), ``chance`` (1 / number of sites), ``n_observations``, ``measures``,
+        ``observation_sd``, ``not_identifiable`` (pairs ``"a~b"`` where the observations of
+        one are inferred as the other at least as often as correctly) and ``method``.
 
     Raises
     ------
     ConfigError
-        On an invalid library or measure, fewer than 3 replicates, or an invalid noise SD.
+        On an invalid library or measure, too few replicates, an invalid noise SD or a held-out
+        library that does not fit the library.
     """
     shrinkage = _check_shrinkage(shrinkage)
     da = check_library(library, measures)
-    if da.sizes["replicate"] < 3:
-        raise ConfigError(f"leave-one-replicate-out needs at least 3 replicates; the library has "
-                          f"{da.sizes['replicate']}")
+    folds = observation_folds(da, held_out)
     used = [str(m) for m in da.measure.values]
     obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
     rng = np.random.default_rng(seed)
     x = da.values
     sites = [str(s) for s in da.site.values]
-    n_sites, n_reps = len(sites), x.shape[2]
+    n_sites = len(sites)
     counts = np.zeros((n_sites, n_sites))
     true_post = np.zeros(n_sites)
     n_obs = np.zeros(n_sites)
     var = obs_sd ** 2
-    for r in range(n_reps):
-        keep = np.arange(n_reps) != r
-        stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
-        y = x[:, :, r, :] + rng.normal(size=x[:, :, r, :].shape) * obs_sd      # (S, M, p)
+    stats = None
+    for keep, observed in folds:
+        if stats is None or not keep.all():  # held-out folds all use the whole library
+            stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
+        y = observed + rng.normal(size=observed.shape) * obs_sd                 # (S, M, p)
         valid = np.isfinite(y).all(axis=-1) & stats.present
         ll = _cell_loglik(stats, np.nan_to_num(y), var)                       # (S, M, S', M')
         post = _normalise_log(_logmeanexp(ll, axis=-1), axis=-1)               # (S, M, S')
@@ -118,6 +173,9 @@ def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[s
         rows = counts / n_obs[:, None]
         true_post = true_post / n_obs
     accuracy = float(np.trace(counts) / counts.sum()) if counts.sum() else float("nan")
+    confused = [f"{sites[a]}~{sites[b]}" for a in range(n_sites) for b in range(a + 1, n_sites)
+                if (n_obs[a] and 0 < rows[a, b] >= rows[a, a]) or (n_obs[b] and 0 < rows[b, a] >= rows[b, b])]
+    method = ("held-out library" if held_out is not None else "leave-one-replicate-out")
     return xr.DataArray(
         rows, dims=("true_site", "inferred_site"),
         coords={"true_site": sites, "inferred_site": sites,
@@ -127,7 +185,8 @@ def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[s
         attrs={"long_name": "fraction of observations of the true site inferred as each site",
                "accuracy": accuracy, "chance": 1.0 / n_sites, "n_observations": int(n_obs.sum()),
                "measures": used, "observation_sd": obs_sd.tolist(), "seed": int(seed),
-               "method": "leave-one-replicate-out, MAP site, Gaussian synthetic likelihood"})
+               "not_identifiable": confused,
+               "method": f"{method}, MAP site, Gaussian synthetic likelihood"})
 
 
 def _entropy_bits(p: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -9,7 +9,7 @@ import xarray as xr
 from scenarios.inference.observation import PAIR_SEP
 from scenarios.inference.posterior import InferenceResult
 
-__all__ = ["plot_posterior", "plot_confusion", "plot_information_gain"]
+__all__ = ["plot_posterior", "plot_confusion", "plot_information_gain", "plot_power"]
 
 
 def plot_posterior(result: InferenceResult, *, pairs: bool = True, top_pairs: int = 8):
@@ -115,5 +115,35 @@ def plot_information_gain(eig: xr.DataArray):
     h0 = eig.attrs.get("entropy_bits")
     ax.set_title("next measurement" + (f" (current entropy {h0:.2f} bit)" if h0 is not None else ""),
                  fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_power(power: xr.Dataset):
+    """Recall of every site against cohort size (log axis), with the target recall.
+
+    Parameters
+    ----------
+    power
+        Result of :func:`scenarios.inference.cohort_power`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from simulator.plotting import _pyplot
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sizes = power["size"].values
+    for s in power.site.values:
+        ax.plot(sizes, power.recall.sel(site=s).values, marker="o", ms=3, label=str(s))
+    ax.axhline(power.attrs.get("recall_target", 0.8), color="k", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(int(n)) for n in sizes])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("cohort size (subjects)")
+    ax.set_ylabel("posterior probability of the true site")
+    ax.set_title("power of the battery per site", fontsize=9)
+    ax.legend(fontsize=6, ncol=2, loc="lower right")
     fig.tight_layout()
     return fig

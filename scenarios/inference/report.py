@@ -1,5 +1,6 @@
-"""The file-to-file entry point of site inference (``mnpool infer``): library and observation
-files in, posterior, summary and figures out."""
+"""The file-to-file entry points of site inference: ``mnpool infer`` (library and observation
+files in, posterior, summary and figures out) and ``mnpool calibrate`` (library, and optionally
+held-out subjects, in; confusion, dose coverage and power out)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ import os
 from pathlib import Path
 
 
-from scenarios.inference.design import expected_information_gain
-from scenarios.inference.figures import plot_information_gain, plot_posterior
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from scenarios.inference.calibration import cohort_power, dose_coverage
+from scenarios.inference.design import confusion_matrix, expected_information_gain
+from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
 from scenarios.inference.observation import load_observation
 from scenarios.inference.posterior import infer, posterior_predictive
+from simulator.config import ConfigError
 
-__all__ = ["run_inference"]
+__all__ = ["run_inference", "run_calibration", "calibration_summary"]
 
 
 def run_inference(library_path: str | os.PathLike, observation_path: str | os.PathLike,
@@ -81,4 +89,121 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
         tmp.write_text(text)
     save_figure(fig_post, out / "posterior.png")
     save_figure(fig_eig, out / "information_gain.png")
+    return out
+
+
+def _usable(library: xr.Dataset) -> list[str]:
+    """Measures obtained in every replicate of every simulated cell (as the atlas uses them)."""
+    from scenarios.atlas import usable_measures
+    return usable_measures(library)
+
+
+def calibration_summary(ds: xr.Dataset) -> str:
+    """Plain-text summary of :func:`run_calibration`'s Dataset: per-site recall (left-out and
+    held-out subjects), pairs not identifiable, dose coverage and the cohort sizes needed."""
+    lines = [f"Measures: {', '.join(ds.attrs['measures'])}"]
+    held = "held_out_recall" in ds
+    lines.append(f"\n{'site':<28}{'recall (LOO)':>13}" + (f"{'held-out':>10}" if held else "")
+                 + f"{'n needed':>10}  best added measure")
+    for s in ds.site.values:
+        n = float(ds.n_needed.sel(site=s))
+        row = f"{str(s):<28}{float(ds.recall_loo.sel(site=s)):>13.2f}"
+        if held:
+            row += f"{float(ds.held_out_recall.sel(site=s)):>10.2f}"
+        row += f"{'>' + str(int(ds['size'].values[-1])) if np.isnan(n) else str(int(n)):>10}"
+        if "best_addition" in ds:
+            row += f"  {str(ds.best_addition.sel(site=s).item()) or '-'}"
+        lines.append(row)
+    lines.append(f"(recall: fraction of single subjects inferred as their site; n needed: smallest "
+                 f"cohort whose mean gives the true site a posterior >= {ds.attrs['recall_target']:g})")
+    for key, what in (("not_identifiable_loo", "left-out"), ("not_identifiable_held_out", "held-out")):
+        if key in ds.attrs:
+            pairs = ds.attrs[key]
+            lines.append(f"Not identifiable ({what} subjects): {', '.join(pairs) if pairs else 'none'}")
+    if "coverage" in ds:
+        cov = ", ".join(f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %"
+                        for q, c in zip(ds.level.values, ds.coverage.values))
+        lines.append(f"Dose coverage ({ds.attrs['coverage_method']}): {cov}")
+    else:
+        lines.append("Dose coverage: not computed (no site simulated at two or more doses)")
+    return "\n".join(lines) + "\n"
+
+
+def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike, *,
+                    held_out_path: str | os.PathLike | None = None,
+                    measures: Sequence[str] | None = None, sizes: Sequence[int] = (5, 10, 20, 40, 80),
+                    n_draws: int = 200, seed: int = 0) -> Path:
+    """How far the library's inference can be trusted (``mnpool calibrate``).
+
+    Computes the leave-one-replicate-out :func:`confusion_matrix`, the same on the held-out
+    library when given (other virtual subjects, e.g. a population with other base parameters),
+    the :func:`dose_coverage` of the dose's credible intervals (on the held-out subjects when
+    given) and the :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``,
+    ``confusion.png`` (and ``confusion_held_out.png``) and ``power.png`` into ``out_dir``.
+    Everything is computed before the first file is written.
+
+    Parameters
+    ----------
+    library_path
+        NetCDF reference library (``mnpool atlas``), >= 3 subjects.
+    out_dir
+        Output folder (created).
+    held_out_path
+        NetCDF library of other subjects (same sites and doses, or a subset).
+    measures
+        The battery (default: every measure obtained in every simulated cell).
+    sizes, n_draws
+        Cohort sizes and draws of :func:`cohort_power`.
+    seed
+        Seed of every Monte Carlo step.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    ConfigError
+        On a missing or unreadable library, or any invalid input; nothing is written then.
+    """
+    from simulator.io import atomic_path, save_netcdf
+    from simulator.loading import read_netcdf
+    from simulator.plotting import save_figure
+    library = read_netcdf(Path(library_path), what="reference library")
+    held = None if held_out_path is None else read_netcdf(Path(held_out_path), what="held-out library")
+    used = list(measures) if measures is not None else _usable(library)
+    cm = confusion_matrix(library, measures=used, seed=seed)
+    cm_held = None if held is None else confusion_matrix(library, measures=used, held_out=held, seed=seed)
+    power = cohort_power(library, measures=used, sizes=sizes, n_draws=n_draws, seed=seed,
+                         candidates=[m for m in _usable(library) if m not in used])
+    ds = power.copy()
+    ds["confusion_loo"] = cm.rename(true_site="site").drop_vars(["true_posterior", "n_observations"])
+    ds["recall_loo"] = ("site", np.diag(cm.values))
+    ds.attrs.update(not_identifiable_loo=cm.attrs["not_identifiable"], library=str(library_path))
+    if cm_held is not None:
+        ds["confusion_held_out"] = cm_held.rename(true_site="site").drop_vars(["true_posterior",
+                                                                                "n_observations"])
+        ds["held_out_recall"] = ("site", np.diag(cm_held.values))
+        ds.attrs.update(not_identifiable_held_out=cm_held.attrs["not_identifiable"],
+                        held_out=str(held_out_path))
+    try:
+        cov = dose_coverage(library, measures=used, held_out=held, seed=seed)
+    except ConfigError:  # a single dose per site: nothing to cover
+        cov = None
+    if cov is not None:
+        ds["coverage"] = cov.coverage
+        ds["site_coverage"] = cov.site_coverage
+        ds.attrs["coverage_method"] = cov.attrs["method"]
+    text = calibration_summary(ds)
+    figs = {"confusion.png": plot_confusion(cm), "power.png": plot_power(power)}
+    if cm_held is not None:
+        figs["confusion_held_out.png"] = plot_confusion(cm_held)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_netcdf(ds, out / "calibration.nc")
+    with atomic_path(out / "calibration.txt", suffix=".txt") as tmp:
+        tmp.write_text(text)
+    for name, fig in figs.items():
+        save_figure(fig, out / name)
     return out

@@ -1,0 +1,296 @@
+"""Is the inference calibrated, and how many subjects does it need?
+
+The fifth stage of :mod:`scenarios.inference`, next to the confusion matrix of
+:mod:`~scenarios.inference.design`:
+
+* :func:`dose_coverage` — simulation-based calibration (Cook, Gelman & Rubin 2006, J Comput Graph
+  Stat 15:675; Talts et al. 2018, arXiv:1804.06788) of the posterior over the dose given the
+  true site: on observations the library was not built from (left-out or held-out virtual
+  subjects), the central 50 % and 90 % credible intervals must contain the true dose at their
+  nominal rates. On a discrete dose grid the check uses the randomised probability integral
+  transform ``u = P(m < m_true) + U * P(m = m_true)`` (``U`` uniform), which is uniform on [0, 1]
+  exactly when the posterior is calibrated (Brockwell 2007, Stat Probab Lett 77:1339); the
+  central ``q`` interval covers the truth when ``|u - 1/2| <= q/2``.
+* :func:`cohort_power` — the cohort size at which each site is recovered with a given recall,
+  and which added measure lowers it most (a power analysis for the design of a training study).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from scenarios.inference.design import _sd_vector, observation_folds
+from scenarios.inference.likelihood import (_Stats, _cell_loglik, _cell_stats, _gauss_loglik,
+                                            _logmeanexp, _normalise_log)
+from scenarios.inference.observation import CONTROL, _number, check_library, replicate_sd
+from scenarios.inference.posterior import _check_shrinkage
+from simulator.config import ConfigError
+
+__all__ = ["dose_coverage", "cohort_power"]
+
+
+def _levels(levels: Sequence[float]) -> np.ndarray:
+    out = np.asarray(levels, dtype=float).ravel()
+    if out.size == 0 or not np.all((out > 0) & (out < 1)):
+        raise ConfigError(f"levels = {list(levels)!r} must be credible levels in (0, 1)")
+    return out
+
+
+def dose_coverage(library: xr.Dataset | xr.DataArray, *, levels: Sequence[float] = (0.5, 0.9),
+                  measures: Sequence[str] | None = None,
+                  observation_sd: Mapping[str, float] | None = None,
+                  held_out: xr.Dataset | xr.DataArray | None = None,
+                  shrinkage: float | str = "auto", seed: int = 0) -> xr.Dataset:
+    """Coverage of the dose's credible intervals on observations the library was not built from.
+
+    Every replicate of every present cell of a site simulated at two or more doses (magnitudes)
+    is an observation, as in :func:`~scenarios.inference.design.confusion_matrix` (its changes
+    plus measurement noise of SD ``observation_sd``, against the library without that replicate,
+    or against the whole library for the replicates of ``held_out``). Its posterior over the
+    dose *given the true site* (:func:`~scenarios.inference.posterior.infer`'s
+    ``magnitude_posterior``) gives the randomised PIT value ``u``; the central interval of level
+    ``q`` covers the true dose when ``|u - 1/2| <= q/2``. A calibrated posterior covers at the
+    nominal rate; a lower rate means overconfident intervals (the library's spread
+    underestimates the observations'), a higher one underconfident intervals.
+
+    Parameters
+    ----------
+    library
+        Reference library (:func:`~scenarios.inference.observation.check_library`).
+    levels
+        Credible levels to check, in (0, 1).
+    measures, observation_sd, shrinkage
+        As in :func:`~scenarios.inference.design.confusion_matrix`.
+    held_out
+        Another library whose replicates are the observations (default: leave-one-out).
+    seed
+        Seed of the observation noise and of the PIT randomisation.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``pit`` (site, magnitude, replicate): the PIT value of every observation (NaN where
+        none); ``coverage`` (level): fraction of observations covered; ``site_coverage``
+        (site, level); attrs ``n_observations``, ``method``, ``measures``.
+
+    Raises
+    ------
+    ConfigError
+        Invalid inputs, or no site simulated at two or more doses.
+    """
+    shrinkage = _check_shrinkage(shrinkage)
+    q = _levels(levels)
+    da = check_library(library, measures)
+    folds = observation_folds(da, held_out)
+    used = [str(m) for m in da.measure.values]
+    obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
+    sites = [str(s) for s in da.site.values]
+    n_sites, n_mags = da.sizes["site"], da.sizes["magnitude"]
+    rng = np.random.default_rng(seed)
+    pit = np.full((n_sites, n_mags, len(folds)), np.nan)
+    x = da.values
+    stats = None
+    for k, (keep, observed) in enumerate(folds):
+        if stats is None or not keep.all():
+            stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
+        dosed = (stats.present.sum(axis=1) >= 2) & (np.array(sites) != CONTROL)
+        if not dosed.any():
+            raise ConfigError("dose coverage needs a site simulated at two or more magnitudes; the "
+                              f"library has magnitudes {da.magnitude.values.tolist()} per site")
+        y = observed + rng.normal(size=observed.shape) * obs_sd
+        ll = _cell_loglik(stats, np.nan_to_num(y), obs_sd ** 2)          # (S, M, S', M')
+        for s in np.flatnonzero(dosed):
+            post = _normalise_log(np.where(stats.present[s], ll[s, :, s, :], -np.inf), axis=-1)  # (M, M')
+            below = np.cumsum(post, axis=-1) - post                         # P(m' < m)
+            for m in range(n_mags):
+                if stats.present[s, m] and np.isfinite(y[s, m]).all():
+                    pit[s, m, k] = below[m, m] + rng.uniform() * post[m, m]
+    covered = np.abs(pit[..., None] - 0.5) <= q / 2                          # (S, M, R, L)
+    ok = np.isfinite(pit)
+    n_site = ok.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore"):
+        site_cov = np.where(ok[..., None], covered, False).sum(axis=(1, 2)) / n_site[:, None]
+    total = int(ok.sum())
+    coverage = np.where(ok[..., None], covered, False).sum(axis=(0, 1, 2)) / max(total, 1)
+    method = "held-out library" if held_out is not None else "leave-one-replicate-out"
+    return xr.Dataset(
+        {"pit": (("site", "magnitude", "replicate"), pit,
+                 {"long_name": "randomised PIT of the true dose under its site's dose posterior"}),
+         "coverage": ("level", coverage, {"long_name": "fraction of true doses inside the central "
+                                                       "credible interval"}),
+         "site_coverage": (("site", "level"), site_cov)},
+        coords={"site": sites, "magnitude": da.magnitude.values, "replicate": np.arange(len(folds)),
+                "level": q},
+        attrs={"n_observations": total, "measures": used, "seed": int(seed),
+               "method": f"{method}, randomised PIT of the dose posterior given the true site"})
+
+
+def _cohort_cov(stats: _Stats, n: int, n_rep: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Predictive covariance of a cohort mean of ``n`` in every cell: ``S (1/n + 1/R) + diag(var)``
+    (the cohort's own spread and that of the library's estimate of the cell mean from ``R``
+    replicates; Gelman et al. 2013, Bayesian Data Analysis, sec. 3.2)."""
+    scale = 1.0 / n + 1.0 / np.maximum(n_rep, 1)
+    return stats.cov * scale[..., None, None] + np.eye(var.size) * var
+
+
+def _recall(stats: _Stats, n: int, n_rep: np.ndarray, var: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Recall of every site for cohorts of ``n``: cohort means drawn from the predictive
+    distribution of every present cell (``z``: (draws, S, M, p) standard normals), MAP site of
+    each under the same predictive likelihood; mean over doses and draws."""
+    cov = _cohort_cov(stats, n, n_rep, var)                                     # (S, M, p, p)
+    evals, evecs = np.linalg.eigh(cov)
+    root = evecs * np.sqrt(np.maximum(evals, 0.0))[..., None, :]
+    y = np.nan_to_num(stats.mean) + np.einsum("smpk,dsmk->dsmp", root, z)       # (D, S, M, p)
+    ll = np.where(stats.present, _gauss_loglik(y[..., None, None, :], np.nan_to_num(stats.mean), cov),
+                  -np.inf)                                                      # (D, S, M, S', M')
+    post = _normalise_log(_logmeanexp(ll, axis=-1), axis=-1)                    # (D, S, M, S')
+    # the posterior of the true site, not the MAP's hit rate: of two sites the battery cannot
+    # tell apart, the one whose cells happen to score a little higher would win every tie and
+    # show a high "recall"; the posterior gives each about half
+    truth = np.einsum("dsms->dsm", post)
+    truth = np.where(stats.present[None], truth, np.nan)
+    return np.nanmean(truth, axis=(0, 2))
+
+
+def cohort_power(library: xr.Dataset | xr.DataArray, *, sizes: Sequence[int] = (5, 10, 20, 40, 80),
+                 measures: Sequence[str] | None = None, candidates: Sequence[str] | None = None,
+                 recall: float = 0.8, n_draws: int = 200, extra_sd: Mapping[str, float] | None = None,
+                 shrinkage: float | str = "auto", seed: int = 0) -> xr.Dataset:
+    """Cohort size at which each site is recovered, and the added measure that lowers it most.
+
+    A training study reports the mean change of its cohort. For a cohort of ``n`` subjects
+    trained at site ``s`` and dose ``m``, the mean change is drawn from the predictive
+    distribution ``N(mu, S (1/n + 1/R) + E)`` of the library's cell — its mean ``mu`` and
+    between-subject covariance ``S`` estimated from ``R`` virtual subjects (the ``1/R`` term is
+    the uncertainty of that estimate, so a larger cohort cannot resolve differences the
+    library itself cannot), and ``E = diag(extra_sd**2)`` for error the simulated subjects do
+    not carry — and the site is inferred from it with the same predictive likelihood (uniform
+    priors over sites and doses, maximum a posteriori site). The recall of ``s`` at ``n`` is
+    the posterior probability of the true site, averaged over its cohorts and doses: the
+    expected fraction attributed to ``s`` when a cohort's site is drawn from its posterior (the
+    MAP site's hit rate would reward a site that wins every near-tie with one it cannot be told
+    apart from). The library's
+    model is taken as the truth: whether it transfers to other subjects is what a held-out
+    :func:`~scenarios.inference.design.confusion_matrix` asks.
+
+    Parameters
+    ----------
+    library
+        Reference library (:func:`~scenarios.inference.observation.check_library`), >= 2
+        replicates per cell.
+    sizes
+        Cohort sizes to evaluate (integers >= 1, increasing).
+    measures
+        The battery the study measures (default: every measure of the library).
+    candidates
+        Measures to try adding one at a time (default: every library measure not in
+        ``measures``; those the library lacks in some present cell are skipped).
+    recall
+        Recall a site must reach, in (0, 1).
+    n_draws
+        Simulated cohorts per cell and size (10-100000).
+    extra_sd
+        ``{measure: SD}`` added to every cohort mean, in the measure's unit (default 0; a
+        numerical floor of 1e-6 x the between-replicate SD keeps the covariance invertible).
+    shrinkage
+        As in :func:`~scenarios.inference.posterior.infer`.
+    seed
+        Seed of the simulated cohorts (the same draws for every size and candidate).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``recall`` (site, size): mean posterior probability of the true site; ``n_needed`` (site): smallest size reaching ``recall`` (NaN if
+        none); with candidates, ``recall_with`` (candidate, site, size), ``n_needed_with``
+        (candidate, site) and ``best_addition`` (site): the candidate with the smallest
+        ``n_needed_with`` (ties: the higher recall at that size; "" if none reaches it).
+
+    Raises
+    ------
+    ConfigError
+        On invalid sizes, recall, draws, measures or candidates.
+    """
+    shrinkage = _check_shrinkage(shrinkage)
+    sz = np.asarray(sizes)
+    if (sz.size == 0 or sz.ndim != 1 or not np.issubdtype(sz.dtype, np.integer) or np.any(sz < 1)
+            or np.any(np.diff(sz) <= 0)):
+        raise ConfigError(f"sizes = {list(sizes)!r} must be increasing integers >= 1")
+    if isinstance(recall, bool) or not isinstance(recall, (int, float)) or not 0 < recall < 1:
+        raise ConfigError(f"recall = {recall!r} must be in (0, 1)")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or not 10 <= n_draws <= 100_000:
+        raise ConfigError(f"n_draws = {n_draws!r} must be an integer in [10, 100000]")
+    da = check_library(library, measures)
+    full = check_library(library)
+    used = [str(m) for m in da.measure.values]
+    if candidates is None:
+        cands = []
+        for c in (str(m) for m in full.measure.values if str(m) not in used):
+            try:  # a candidate missing in some present cell cannot be scored
+                sub = check_library(library, used + [c])
+                _cell_stats(sub.values, 1.0, sub)
+            except ConfigError:
+                continue
+            cands.append(c)
+    else:
+        cands = [str(c) for c in candidates]
+        again = [c for c in cands if c in used]
+        if again:
+            raise ConfigError(f"candidate measure(s) {', '.join(map(repr, again))} are in the battery already")
+        check_library(library, used + cands)
+    extra = {str(m): _number(v, f"extra_sd[{m!r}]") for m, v in (extra_sd or {}).items()}
+    bad = sorted(m for m, v in extra.items() if m not in full.measure.values.tolist() or v < 0)
+    if bad:
+        raise ConfigError(f"extra_sd: measure(s) {', '.join(map(repr, bad))} unknown or with SD < 0; "
+                          f"measures: {', '.join(map(str, full.measure.values))}")
+    rsd = replicate_sd(full).fillna(1.0)
+    rsd = rsd.where(rsd > 0, 1.0)
+    sites = [str(s) for s in da.site.values]
+    rng = np.random.default_rng(seed)
+    n_mags = da.sizes["magnitude"]
+    # one set of standard normals for every battery: common random numbers across candidates
+    z_all = rng.standard_normal((n_draws, len(sites), n_mags, len(used) + 1))
+
+    def battery(names: list[str]) -> np.ndarray:
+        sub = check_library(library, names)
+        stats = _cell_stats(sub.values, shrinkage, sub)
+        n_rep = np.isfinite(sub.values).all(axis=-1).sum(axis=2)                 # (S, M)
+        var = (1e-6 * rsd.sel(measure=names).values) ** 2
+        for i, m in enumerate(names):
+            if m in extra:
+                var[i] = max(var[i], extra[m] ** 2)
+        z = z_all[..., :len(names)]
+        return np.stack([_recall(stats, int(n), n_rep, var, z) for n in sz], axis=-1)   # (S, sizes)
+
+    def needed(rec: np.ndarray) -> np.ndarray:
+        reach = rec >= recall
+        return np.where(reach.any(axis=-1), sz[np.argmax(reach, axis=-1)], np.nan)
+
+    base = battery(used)
+    ds = xr.Dataset({"recall": (("site", "size"), base, {"long_name": "mean posterior probability of "
+                                                                      "the true site"}),
+                     "n_needed": ("site", needed(base), {"long_name": f"smallest cohort with recall "
+                                                                      f">= {recall:g}"})},
+                    coords={"site": sites, "size": sz})
+    if cands:
+        with_c = np.stack([battery(used + [c]) for c in cands])                  # (C, S, sizes)
+        n_with = np.stack([needed(r) for r in with_c])                           # (C, S)
+        best = []
+        for s in range(len(sites)):
+            col = np.where(np.isfinite(n_with[:, s]), n_with[:, s], np.inf)
+            if not np.isfinite(col).any():
+                best.append("")
+                continue
+            tied = np.flatnonzero(col == col.min())
+            at = int(np.flatnonzero(sz == col.min())[0])
+            best.append(cands[int(tied[np.argmax(with_c[tied, s, at])])])
+        ds["recall_with"] = (("candidate", "site", "size"), with_c)
+        ds["n_needed_with"] = (("candidate", "site"), n_with)
+        ds["best_addition"] = ("site", np.array(best, dtype=str))
+        ds = ds.assign_coords(candidate=cands)
+    ds.attrs = {"measures": used, "recall_target": float(recall), "n_draws": n_draws, "seed": int(seed),
+                "method": "cohort means from each cell's predictive N(mean, cov (1/n + 1/R)), "
+                          "mean posterior of the true site under the same likelihood"}
+    return ds

@@ -1,0 +1,160 @@
+"""Calibration of the site inference (issue 14 item 3-4) on synthetic libraries with known answers.
+
+The libraries are those of ``test_inference`` (Gaussian replicates around known signatures),
+built here with a chosen signature gain, so the doses overlap and coverage is a real question.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from scenarios.inference import cohort_power, confusion_matrix, dose_coverage
+from simulator.config import ConfigError
+from tests.scenarios.test_inference import DISTINCT, MEASURES, SD, SIGNATURES, TWINS, make_library
+
+MAGNITUDES = (0.2, 0.4, 0.6, 0.8)
+
+
+def library(gain: float, n_rep: int, seed: int, spread: float = 1.0, sites=None) -> xr.Dataset:
+    """Replicates ~ N(signature x magnitude x gain x SD, (spread x SD)^2)."""
+    rng = np.random.default_rng(seed)
+    sites = list(sites or SIGNATURES)
+    mean = np.array([[np.array(SIGNATURES[s]) * m * gain * SD for m in MAGNITUDES] for s in sites])
+    x = mean[:, :, None, :] + rng.normal(size=(*mean.shape[:2], n_rep, len(MEASURES))) * SD * spread
+    return xr.Dataset({"change": (("site", "magnitude", "replicate", "measure"), x)},
+                      coords={"site": sites, "magnitude": list(MAGNITUDES), "replicate": np.arange(n_rep),
+                              "measure": MEASURES})
+
+
+# ----------------------------------------------------------------------------- held-out confusion
+def test_held_out_subjects_of_the_same_population_are_recovered():
+    lib, _ = make_library(seed=0)
+    other, _ = make_library(seed=7)
+    cm = confusion_matrix(lib, held_out=other, seed=2)
+    assert "held-out" in cm.attrs["method"]
+    assert cm.attrs["n_observations"] == other.sizes["replicate"] * len(SIGNATURES) * 3
+    for s in DISTINCT:
+        assert float(cm.sel(true_site=s, inferred_site=s)) > 0.8
+    assert "~".join(TWINS) in cm.attrs["not_identifiable"]
+    assert all(TWINS[0] not in p or TWINS[1] in p for p in cm.attrs["not_identifiable"])
+
+
+def test_a_population_unlike_the_library_is_flagged_by_low_recall():
+    lib, _ = make_library(seed=0)
+    # a population whose adaptations leave no trace: every site looks like the control
+    flat, _ = make_library(seed=3)
+    flat["change"] = flat.change * 0 + np.random.default_rng(4).normal(size=flat.change.shape) * SD
+    cm = confusion_matrix(lib, held_out=flat, seed=2)
+    # every site's observations are inferred as the control (the observation noise added on
+    # top of the held-out spread sends some elsewhere)
+    for s in ("control", "corticomotoneuronal", "ia_monosynaptic", "monoaminergic"):
+        assert float(cm.sel(true_site=s, inferred_site="control")) > 0.75
+    for s in ("corticomotoneuronal", "ia_monosynaptic", "monoaminergic"):
+        assert float(cm.sel(true_site=s, inferred_site=s)) < 0.1
+        assert f"{s}~control" in cm.attrs["not_identifiable"] or f"control~{s}" in cm.attrs["not_identifiable"]
+
+
+def test_held_out_library_must_fit_the_library():
+    lib, _ = make_library(seed=0)
+    other, _ = make_library(seed=1)
+    with pytest.raises(ConfigError, match="magnitude"):
+        confusion_matrix(lib, held_out=other.assign_coords(magnitude=[0.1, 0.2, 0.3]))
+    with pytest.raises(ConfigError, match="held-out library"):
+        confusion_matrix(lib, held_out=other.drop_sel(measure="mvc_pct"))
+
+
+# ----------------------------------------------------------------------------- dose coverage (SBC)
+def test_dose_intervals_cover_at_their_nominal_rates_when_the_model_is_right():
+    # doses 0.2 apart move a measure by 0.6 replicate SD: the dose posteriors overlap
+    lib = library(gain=3.0, n_rep=40, seed=0)
+    held = library(gain=3.0, n_rep=25, seed=1)
+    cov = dose_coverage(lib, held_out=held, seed=3)
+    assert cov.attrs["n_observations"] == (len(SIGNATURES) - 1) * len(MAGNITUDES) * 25
+    # issue 14: nominal rates +- 10 points
+    np.testing.assert_allclose(cov.coverage.values, [0.5, 0.9], atol=0.1)
+    pit = cov.pit.values[np.isfinite(cov.pit.values)]
+    hist, _ = np.histogram(pit, bins=5, range=(0, 1))
+    assert hist.min() > 0.6 * hist.mean()  # roughly uniform, not piled at the ends
+
+
+def test_dose_intervals_of_an_overconfident_library_undercover():
+    # the held-out subjects vary 3x more than the library's: intervals too narrow
+    lib = library(gain=3.0, n_rep=40, seed=0)
+    wide = library(gain=3.0, n_rep=25, seed=1, spread=3.0)
+    cov = dose_coverage(lib, held_out=wide, seed=3)
+    assert float(cov.coverage.sel(level=0.9)) < 0.75
+
+
+def test_dose_coverage_leave_one_out_and_errors():
+    lib = library(gain=3.0, n_rep=12, seed=0)
+    cov = dose_coverage(lib, levels=(0.8,), seed=1)
+    assert cov.coverage.sizes["level"] == 1 and 0.5 < float(cov.coverage[0]) <= 1.0
+    assert "leave-one-replicate-out" in cov.attrs["method"]
+    with pytest.raises(ConfigError, match="levels"):
+        dose_coverage(lib, levels=(1.5,))
+    with pytest.raises(ConfigError, match="two or more magnitudes"):
+        dose_coverage(lib.isel(magnitude=[0]))
+
+
+# ----------------------------------------------------------------------------- power
+def test_recall_grows_with_cohort_size_and_the_missing_measure_is_found():
+    lib = library(gain=3.0, n_rep=60, seed=0, sites=["corticomotoneuronal", "muscle_hypertrophy",
+                                                     "monoaminergic", "control"])
+    # without the MEP, corticomotoneuronal (MVC + MEP) and hypertrophy (MVC) look alike
+    battery = ["mvc_pct", "delta_f_pps", "h_rest_ratio"]
+    pw = cohort_power(lib, sizes=(2, 8, 32), measures=battery, n_draws=60, seed=1)
+    rec = pw.recall.sel(site="monoaminergic").values
+    assert np.all(np.diff(rec) > 0) and rec[-1] > 0.9
+    assert float(pw.n_needed.sel(site="monoaminergic")) <= 8
+    for twin in ("corticomotoneuronal", "muscle_hypertrophy"):
+        assert np.isnan(float(pw.n_needed.sel(site=twin)))
+        assert float(pw.recall.sel(site=twin, size=32)) < 0.75
+        assert str(pw.best_addition.sel(site=twin).item()) == "mep_ratio"
+        # reachable with the MEP (hypertrophy needs more subjects: at its low doses it is still
+        # close to the control, which the MEP does not separate)
+        assert float(pw.n_needed_with.sel(candidate="mep_ratio", site=twin)) <= 32
+    assert float(pw.n_needed_with.sel(candidate="mep_ratio", site="corticomotoneuronal")) <= 8
+    # the same draws give the same answer
+    again = cohort_power(lib, sizes=(2, 8, 32), measures=battery, n_draws=60, seed=1)
+    xr.testing.assert_identical(pw, again)
+
+
+def test_power_rejects_bad_arguments():
+    lib = library(gain=1.0, n_rep=5, seed=0)
+    with pytest.raises(ConfigError, match="sizes"):
+        cohort_power(lib, sizes=(10, 5))
+    with pytest.raises(ConfigError, match="recall"):
+        cohort_power(lib, recall=1.0)
+    with pytest.raises(ConfigError, match="in the battery already"):
+        cohort_power(lib, measures=["mvc_pct"], candidates=["mvc_pct"])
+    with pytest.raises(ConfigError, match="extra_sd"):
+        cohort_power(lib, extra_sd={"nope": 1.0})
+
+
+# ----------------------------------------------------------------------------- command
+def test_calibrate_cli_writes_recall_coverage_and_power(tmp_path, capsys):
+    from scenarios.cli import main
+    from simulator.io import load_netcdf, save_netcdf
+    save_netcdf(library(gain=3.0, n_rep=12, seed=0), tmp_path / "lib.nc")
+    save_netcdf(library(gain=3.0, n_rep=6, seed=1), tmp_path / "held.nc")
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--library", str(tmp_path / "lib.nc"), "--held-out", str(tmp_path / "held.nc"),
+                 "--sizes", "2,8", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "held-out" in text and "Dose coverage (held-out library" in text
+    assert "~".join(TWINS) in text  # the twins are reported as not identifiable
+    ds = load_netcdf(out / "calibration.nc")
+    assert set(ds.recall_loo.site.values) == set(SIGNATURES)
+    # single subjects at the lowest dose move delta-F by 0.6 SD: well above chance (1/7), not perfect
+    assert ds.held_out_recall.sel(site="monoaminergic") > 2 / 7
+    assert ds.coverage.sizes["level"] == 2
+    for name in ("calibration.txt", "confusion.png", "confusion_held_out.png", "power.png"):
+        assert (out / name).stat().st_size > 0
+    # bad input: one line, exit 2, nothing written
+    with pytest.raises(SystemExit) as exc:
+        main(["calibrate", "--library", str(tmp_path / "lib.nc"), "--sizes", "8,2", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "increasing integers" in capsys.readouterr().err
+    assert main(["calibrate", "--library", str(tmp_path / "nope.nc"), "--out", str(tmp_path / "y")]) == 2
+    assert "nope.nc" in capsys.readouterr().err and not (tmp_path / "y").exists()
