@@ -30,7 +30,7 @@ needed per site), :mod:`~scenarios.inference.figures` and
 :mod:`~scenarios.inference.report` (files in, files out).
 """
 
-from scenarios.inference.calibration import cohort_power, dose_coverage
+from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
 from scenarios.inference.likelihood import PREDICTIVE_ALPHA, PosteriorPredictiveWarning
@@ -43,5 +43,5 @@ __all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "InferenceResul
            "check_library", "replicate_sd", "infer", "confusion_matrix",
            "expected_information_gain", "plot_posterior", "plot_confusion",
            "plot_information_gain", "run_inference", "PREDICTIVE_ALPHA", "PosteriorPredictiveWarning",
-           "posterior_predictive", "site_table", "dose_coverage", "cohort_power", "plot_power",
+           "posterior_predictive", "site_table", "dose_coverage", "cohort_power", "pair_recovery", "plot_power",
            "run_calibration", "calibration_summary"]

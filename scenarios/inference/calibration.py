@@ -11,6 +11,8 @@ The fifth stage of :mod:`scenarios.inference`, next to the confusion matrix of
   transform ``u = P(m < m_true) + U * P(m = m_true)`` (``U`` uniform), which is uniform on [0, 1]
   exactly when the posterior is calibrated (Brockwell 2007, Stat Probab Lett 77:1339); the
   central ``q`` interval covers the truth when ``|u - 1/2| <= q/2``.
+* :func:`pair_recovery` — two sites adapting at once: how often the pair is the maximum a
+  posteriori hypothesis, against chance;
 * :func:`cohort_power` — the cohort size at which each site is recovered with a given recall,
   and which added measure lowers it most (a power analysis for the design of a training study).
 """
@@ -25,11 +27,11 @@ import xarray as xr
 from scenarios.inference.design import _sd_vector, observation_folds
 from scenarios.inference.likelihood import (_Stats, _cell_loglik, _cell_stats, _gauss_loglik,
                                             _logmeanexp, _normalise_log)
-from scenarios.inference.observation import CONTROL, _number, check_library, replicate_sd
-from scenarios.inference.posterior import _check_shrinkage
+from scenarios.inference.observation import CONTROL, PAIR_SEP, _number, check_library, replicate_sd
+from scenarios.inference.posterior import _check_shrinkage, _pairs
 from simulator.config import ConfigError
 
-__all__ = ["dose_coverage", "cohort_power"]
+__all__ = ["dose_coverage", "pair_recovery", "cohort_power"]
 
 
 def _levels(levels: Sequence[float]) -> np.ndarray:
@@ -126,6 +128,88 @@ def dose_coverage(library: xr.Dataset | xr.DataArray, *, levels: Sequence[float]
                 "level": q},
         attrs={"n_observations": total, "measures": used, "seed": int(seed),
                "method": f"{method}, randomised PIT of the dose posterior given the true site"})
+
+
+def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str] | None = None,
+                  observation_sd: Mapping[str, float] | None = None, pair_prior: float = 0.5,
+                  shrinkage: float | str = "auto", seed: int = 0) -> xr.DataArray:
+    """How often two sites adapting together are recovered as that pair.
+
+    For every pair of non-control sites and every left-out replicate ``r`` (one dose, drawn at
+    random, per site), the observation is the additive signature of that subject — its change
+    at site ``a`` plus its change at site ``b`` minus its control change — plus measurement noise
+    of SD ``observation_sd``; it is inferred with pairs
+    (:func:`~scenarios.inference.posterior.infer`'s additive pair model, prior ``pair_prior``)
+    against the library without replicate ``r``. A pair is recovered when it is the maximum a
+    posteriori hypothesis among all single sites and pairs.
+
+    Parameters
+    ----------
+    library
+        Reference library with ``control`` and >= 2 other sites, >= 3 replicates.
+    measures, observation_sd, shrinkage
+        As in :func:`~scenarios.inference.design.confusion_matrix`.
+    pair_prior
+        As in :func:`~scenarios.inference.posterior.infer`.
+    seed
+        Seed of the doses drawn, the noise and tie breaking.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(pair,)`` fraction of observations whose MAP hypothesis is the pair; coordinate
+        ``involved`` (pair): fraction whose two most probably involved sites
+        (``site_involvement``) are the pair's; attrs ``recall`` (mean), ``chance`` (1 / number
+        of pairs), ``n_observations``.
+
+    Raises
+    ------
+    ConfigError
+        No control, fewer than two other sites, or invalid inputs.
+    """
+    shrinkage = _check_shrinkage(shrinkage)
+    da = check_library(library, measures)
+    sites = [str(s) for s in da.site.values]
+    if CONTROL not in sites or len(sites) < 3:
+        raise ConfigError("pair recovery needs the control and at least two other sites in the library")
+    folds = observation_folds(da, None)
+    used = [str(m) for m in da.measure.values]
+    obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
+    rng = np.random.default_rng(seed)
+    c = sites.index(CONTROL)
+    neural = [i for i in range(len(sites)) if i != c]
+    combos = [(a, b) for k, a in enumerate(neural) for b in neural[k + 1:]]
+    labels = [f"{sites[a]}{PAIR_SEP}{sites[b]}" for a, b in combos]
+    hits = np.zeros(len(combos))
+    involved = np.zeros(len(combos))
+    counts = np.zeros(len(combos))
+    x = da.values
+    for keep, observed in folds:
+        stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
+        c_mag = np.flatnonzero(stats.present[c])[0]
+        for k, (a, b) in enumerate(combos):
+            ma = rng.choice(np.flatnonzero(stats.present[a]))
+            mb = rng.choice(np.flatnonzero(stats.present[b]))
+            y = observed[a, ma] + observed[b, mb] - observed[c, c_mag]
+            if not np.isfinite(y).all():
+                continue
+            y = y + rng.normal(size=y.shape) * obs_sd
+            log_ev = _logmeanexp(_cell_loglik(stats, y, obs_sd ** 2), axis=1)
+            res = _pairs(stats, y, obs_sd ** 2, sites, da.magnitude.values, neural, log_ev, pair_prior)
+            post = res["posterior"].values
+            best = np.flatnonzero(post >= post.max() - 1e-12)
+            hits[k] += rng.choice(best) == len(sites) + k
+            top2 = np.argsort(-res["site_involvement"].values, kind="stable")[:2]
+            involved[k] += set(top2.tolist()) == {a, b}
+            counts[k] += 1
+    with np.errstate(invalid="ignore"):
+        recall, inv = hits / counts, involved / counts
+    return xr.DataArray(
+        recall, dims="pair", coords={"pair": labels, "involved": ("pair", inv)}, name="pair_recall",
+        attrs={"long_name": "fraction of two-site observations whose MAP hypothesis is the pair",
+               "recall": float(np.nansum(hits) / max(counts.sum(), 1)), "chance": 1.0 / len(combos),
+               "n_observations": int(counts.sum()), "measures": used, "seed": int(seed),
+               "method": "leave-one-replicate-out, additive pair signatures of the same subject"})
 
 
 def _cohort_cov(stats: _Stats, n: int, n_rep: np.ndarray, var: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from scenarios.inference.calibration import cohort_power, dose_coverage
+from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
 from scenarios.inference.observation import load_observation
@@ -120,6 +120,11 @@ def calibration_summary(ds: xr.Dataset) -> str:
         if key in ds.attrs:
             pairs = ds.attrs[key]
             lines.append(f"Not identifiable ({what} subjects): {', '.join(pairs) if pairs else 'none'}")
+    if "pair_recall" in ds:
+        worst = ds.pair_recall.sortby(ds.pair_recall).pair.values[:3]
+        lines.append(f"Two sites at once (left-out subjects, additive): MAP hypothesis is the true pair in "
+                     f"{100 * ds.attrs['pair_recall']:.0f} % (chance {100 * ds.attrs['pair_chance']:.1f} %); "
+                     f"hardest: {', '.join(map(str, worst))}")
     if "coverage" in ds:
         cov = ", ".join(f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %"
                         for q, c in zip(ds.level.values, ds.coverage.values))
@@ -137,8 +142,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
 
     Computes the leave-one-replicate-out :func:`confusion_matrix`, the same on the held-out
     library when given (other virtual subjects, e.g. a population with other base parameters),
-    the :func:`dose_coverage` of the dose's credible intervals (on the held-out subjects when
-    given) and the :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``,
+    :func:`pair_recovery` (two sites at once), the :func:`dose_coverage` of the dose's credible
+    intervals (on the held-out subjects when given) and the :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``,
     ``confusion.png`` (and ``confusion_held_out.png``) and ``power.png`` into ``out_dir``.
     Everything is computed before the first file is written.
 
@@ -187,6 +192,13 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         ds["held_out_recall"] = ("site", np.diag(cm_held.values))
         ds.attrs.update(not_identifiable_held_out=cm_held.attrs["not_identifiable"],
                         held_out=str(held_out_path))
+    try:
+        pairs = pair_recovery(library, measures=used, seed=seed)
+    except ConfigError:  # no control or a single site: no pairs to recover
+        pairs = None
+    if pairs is not None:
+        ds["pair_recall"] = pairs
+        ds.attrs.update(pair_recall=pairs.attrs["recall"], pair_chance=pairs.attrs["chance"])
     try:
         cov = dose_coverage(library, measures=used, held_out=held, seed=seed)
     except ConfigError:  # a single dose per site: nothing to cover

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scenarios.inference import cohort_power, confusion_matrix, dose_coverage
+from scenarios.inference import cohort_power, confusion_matrix, dose_coverage, pair_recovery
 from simulator.config import ConfigError
 from tests.scenarios.test_inference import DISTINCT, MEASURES, SD, SIGNATURES, TWINS, make_library
 
@@ -150,6 +150,7 @@ def test_calibrate_cli_writes_recall_coverage_and_power(tmp_path, capsys):
     # single subjects at the lowest dose move delta-F by 0.6 SD: well above chance (1/7), not perfect
     assert ds.held_out_recall.sel(site="monoaminergic") > 2 / 7
     assert ds.coverage.sizes["level"] == 2
+    assert "Two sites at once" in text and ds.pair_recall.sizes["pair"] == 15
     for name in ("calibration.txt", "confusion.png", "confusion_held_out.png", "power.png"):
         assert (out / name).stat().st_size > 0
     # bad input: one line, exit 2, nothing written
@@ -158,3 +159,18 @@ def test_calibrate_cli_writes_recall_coverage_and_power(tmp_path, capsys):
     assert exc.value.code == 2 and "increasing integers" in capsys.readouterr().err
     assert main(["calibrate", "--library", str(tmp_path / "nope.nc"), "--out", str(tmp_path / "y")]) == 2
     assert "nope.nc" in capsys.readouterr().err and not (tmp_path / "y").exists()
+
+
+# ----------------------------------------------------------------------------- pairs
+def test_two_sites_at_once_are_recovered_above_chance():
+    lib, _ = make_library(seed=0)
+    pr = pair_recovery(lib, seed=1)
+    n_pairs = (len(SIGNATURES) - 1) * (len(SIGNATURES) - 2) // 2
+    assert pr.sizes["pair"] == n_pairs and pr.attrs["chance"] == pytest.approx(1 / n_pairs)
+    assert pr.attrs["recall"] > 5 * pr.attrs["chance"]
+    # distinct signatures that do not overlap are recovered most of the time
+    assert float(pr.sel(pair="ia_monosynaptic+monoaminergic")) > 0.6
+    # a pair with one of the twins can be recovered only as often as a coin flip picks the twin
+    assert float(pr.sel(pair="ia_monosynaptic+intracortical_inhibition")) < 0.8
+    with pytest.raises(ConfigError, match="control"):
+        pair_recovery(lib.drop_sel(site="control"))
