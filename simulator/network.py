@@ -146,7 +146,7 @@ def _model_source_hash() -> str:
     text = motoneuron.EQUATIONS + motoneuron.RESET + muscle.EQUATIONS + muscle.RESET
     text += muscle.twitch_update("1 - coll_now")
     text += DRIVE_EQUATIONS + MOTONEURON_GROUP_EQUATIONS + NERVE_EQUATIONS + NERVE_RESET
-    text += json.dumps([NERVE_EVENTS, NERVE_ON_EVENT])
+    text += json.dumps([NERVE_EVENTS, NERVE_ON_EVENT, PRECOMPUTED])
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -187,6 +187,32 @@ MIN_INPUT_STEPS, MIN_STIM_STEPS = 2**12, 2**15
 #: pool sizes). The standalone engine keeps the small floors: each of its builds is keyed by the
 #: exact structure anyway, and every padded sample is a value written to a file at every run.
 RUNTIME_FLOORS = (2**15, 2**17, 128)
+
+
+#: Subexpressions of the motoneurons computed once per unit and step, before the membrane update.
+#: Brian2 writes a subexpression out at every use, and the exponential-Euler update of the two
+#: compartments uses the synaptic conductance nine times (each with its noise lookup, square root
+#: and clipping) and the PIC's inhibitory gate six times, which the C++ compiler does not merge:
+#: computing them first made a 100-unit, 18-s run 19 % faster with the same spikes.
+PRECOMPUTED = ("g_exc", "pic_gate")
+
+
+def precomputed(equations: str) -> tuple[str, str]:
+    """``equations`` with every :data:`PRECOMPUTED` subexpression turned into a parameter, and
+    the Brian2 code assigning them (run every step before the group's state update)."""
+    lines, code = [], []
+    for line in equations.splitlines():
+        head, sep, unit = line.partition(":")
+        name, eq, expr = head.partition("=")
+        if sep and eq and name.strip() in PRECOMPUTED:
+            lines.append(f"{name.strip()} : {unit.strip()}")
+            code.append(f"{name.strip()} = {expr.strip()}")
+        else:
+            lines.append(line)
+    missing = set(PRECOMPUTED) - {c.split(" = ")[0] for c in code}
+    if missing:
+        raise ValueError(f"no subexpression {sorted(missing)} in the motoneuron equations")
+    return "\n".join(lines) + "\n", "\n".join(code) + "\n"
 
 
 def padded(n: int, floor: int = 1) -> int:
@@ -276,7 +302,7 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
 
     drive_eqs = DRIVE_EQUATIONS
     # the drive group updates before the pool reads it (same step on both engines)
-    drive = b2.NeuronGroup(1, drive_eqs, method="euler", namespace=ns, dt=dt, name="drive", order=-1)
+    drive = b2.NeuronGroup(1, drive_eqs, method="euler", namespace=ns, dt=dt, name="drive", order=-2)
     mn_eqs = MOTONEURON_GROUP_EQUATIONS + NERVE_EQUATIONS
     if not structure.stimulated:  # no volley lookups in every step of an unstimulated run
         for name in STIM_ARRAYS:
@@ -291,6 +317,7 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
         events = dict(NERVE_EVENTS)
     else:
         reset, events = motoneuron.RESET + muscle.RESET, {}
+    mn_eqs, pre_update = precomputed(mn_eqs)
     mn = b2.NeuronGroup(
         n, mn_eqs, threshold="v_s > V_TH", reset=reset + "trace += 1/(50*ms)\n", events=events,
         refractory="T_REF", method="exponential_euler", namespace=ns, dt=dt, name="mn")
@@ -299,6 +326,8 @@ def build(structure: Structure, timed_values: dict[str, np.ndarray] | None = Non
     index = np.zeros(n, dtype=int)
     for local, remote in LINKED.items():
         setattr(mn, local, b2.linked_var(drive, remote, index=index))
+    # after the drive's update (order -2, which the linked inputs read), before the membrane's (0)
+    mn.run_regularly(pre_update, dt=dt, when="groups", order=-1, name="mn_precomputed")
     feedback = b2.Synapses(mn, drive, """force_post = force_unit_pre : newton (summed)
                                          pool_rate_post = trace_pre * INV_N : hertz (summed)""",
                            namespace=ns, dt=dt, name="feedback")
