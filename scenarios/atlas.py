@@ -184,7 +184,8 @@ def plot_atlas(library: xr.Dataset, magnitude: float | None = None):  # noqa: AN
 def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence[str] | None = None,
               magnitudes: Sequence[float] = (0.3,), cohort: C.CohortConfig | None = None,
               battery: T.BatteryConfig | None = None, scheduler: Any = None, workers: int | None = None,
-              progress: bool = True, iso_mvc: Sequence[float] | None = None) -> xr.Dataset:
+              progress: bool = True, iso_mvc: Sequence[float] | None = None,
+              command: str | None = None) -> xr.Dataset:
     """Run the atlas and write ``library.nc``, ``atlas.png`` and (>= 3 subjects) the confusion matrix.
 
     Parameters
@@ -206,13 +207,19 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     iso_mvc
         Target MVC changes [%] (e.g. ``(10, 20)``): compare sites at equal strength gain; replaces
         ``magnitudes`` (module docstring).
+    command
+        The command line that built the library, recorded in its attrs (``build_command``).
 
     Returns
     -------
     xarray.Dataset
-        The library.
+        The library; attrs record the base config, battery and cohort, ``mnpool_version``,
+        ``model_fingerprint`` (:func:`simulator.simulation.model_fingerprint`) and
+        ``build_command``.
     """
+    from simulator import __version__
     from simulator.io import load_netcdf, save_netcdf
+    from simulator.simulation import model_fingerprint
     from simulator.plotting import save_figure
     sites = list(SITES) if sites is None else list(sites)
     if not sites or not magnitudes:
@@ -249,7 +256,9 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     subjects = sorted({t.params["subject"] for t in tasks})
     lib = build_library(post, pre, sites, [float(m) for m in magnitudes], subjects)
     lib.attrs.update({"base_config": base.to_dict(), "battery": battery.to_dict(),
-                      "cohort": cohort.to_dict(),
+                      "cohort": cohort.to_dict(), "mnpool_version": __version__,
+                      "model_fingerprint": model_fingerprint(),
+                      "build_command": command or "scenarios.atlas.run_atlas (Python)",
                       "magnitude_kind": "relative change" if doses is None else "MVC change (iso-strength)"})
     if doses is not None:
         _add_doses(lib, doses)

@@ -10,6 +10,7 @@ writing nothing.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 # registration order is the order of ``mnpool --help``: the stages of the pipeline
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the command line as typed, for the provenance a result records (e.g. a library's attrs)
+    args.command_line = "mnpool " + shlex.join(sys.argv[1:] if argv is None else argv)
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
     try:

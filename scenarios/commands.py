@@ -259,7 +259,8 @@ def run_atlas_command(args: argparse.Namespace) -> int:
     with _resumable(args, "atlas") as out:
         lib = A.run_atlas(base, out, sites=args.sites, magnitudes=args.magnitudes,
                           cohort=cohort, battery=battery, scheduler=scheduler_from_args(args),
-                          workers=args.workers, progress=not args.quiet, iso_mvc=args.iso_mvc)
+                          workers=args.workers, progress=not args.quiet, iso_mvc=args.iso_mvc,
+                          command=args.command_line)
         atlas_report(out, lib, command="mnpool atlas",
                      config={"subject": base.to_dict(), "cohort": cohort.to_dict(), "battery": battery.to_dict(),
                              "sites": [str(s) for s in lib.site.values[1:]], "magnitudes": args.magnitudes,

@@ -33,10 +33,27 @@ from .task import target_profile
 
 # ``simulator.simulation`` stays the public face of a run: the subject, its calibration and its
 # configuration loader are re-exported from the modules that now hold them.
-__all__ = ["SimulationConfig", "Calibration", "calibrate", "simulate", "unit_table", "load_config"]
+__all__ = ["SimulationConfig", "Calibration", "calibrate", "simulate", "unit_table", "load_config",
+           "model_fingerprint"]
 
 
 @fill_doc
+def model_fingerprint() -> str:
+    """A 16-hex-digit hash of the model: its Brian2 equations and every default parameter.
+
+    Results simulated by the same fingerprint come from the same body; a library or any stored
+    result records it (``attrs["model_fingerprint"]``), so a test can tell a result built by an
+    older model (e.g. before a re-fit of the defaults) from a current one, which the package
+    version alone cannot.
+    """
+    import hashlib
+    import json
+
+    from .network import _model_source_hash
+    text = _model_source_hash() + json.dumps(SimulationConfig().to_dict(), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
 def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tuple[int, ...] = (),
              injection: tuple[np.ndarray, np.ndarray] | None = None,
              calibration: Calibration | None = None, stimulus: Stimulus | None = None,
