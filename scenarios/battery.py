@@ -186,11 +186,11 @@ def _battery(session: Session, b: BatteryConfig) -> xr.Dataset:
     units, decomposed = _trapezoid(session, b)
     out.update(decomposed)
     if b.triangle:
-        tri = run(cfg, TriangleProtocol(level=b.triangle_level, ramp_s=b.triangle_ramp_s), session=session)
         # test units recruited at 1-10 %MVC, as in the soleus/TA delta-F studies (Afsharipour
-        # et al. 2020; Orssatto et al. 2021): higher-threshold units here have almost no pairs
-        rt = tri.recruitment_threshold.values
-        units["delta_f"] = np.where((rt > 1.0) & (rt < 10.0), tri.delta_f.values, np.nan)
+        # et al. 2020; Orssatto et al. 2021); only they and their controls are smoothed
+        tri = run(cfg, TriangleProtocol(level=b.triangle_level, ramp_s=b.triangle_ramp_s,
+                                        delta_f_range_pct=(1.0, 10.0)), session=session)
+        units["delta_f"] = tri.delta_f.values
     for name, values in units.items():
         out[f"unit_{name}"] = ("unit", values)
         out[name] = ((), _median(values))

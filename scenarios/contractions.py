@@ -73,6 +73,9 @@ class TriangleProtocol(_Contraction):
     section = "triangle"
     level: float = param(20.0, lo=1.0, hi=100.0, unit="%MVC")
     ramp_s: float = param(10.0, lo=1.0, hi=120.0, unit="s", doc="duration of each ramp")
+    delta_f_range_pct: tuple[float, float] = param((0.0, 100.0), lo=0.0, hi=100.0, unit="%MVC", doc=(
+        "recruitment thresholds of the units analysed as delta-F test units (controls may be any "
+        "earlier unit); the others get NaN"))
 
     def task(self) -> TaskConfig:
         """The :class:`simulator.task.TaskConfig` the subject performs."""
@@ -112,7 +115,8 @@ def _contraction(session: Session, protocol: _Contraction) -> xr.Dataset:
     """
     cfg = session.subject.replace(task=protocol.task())
     ds = session.simulator(cfg)
-    summary = measures.unit_summary(ds)
+    window = getattr(protocol, "delta_f_range_pct", None)
+    summary = measures.unit_summary(ds, delta_f_range=None if window in (None, (0.0, 100.0)) else window)
     trains = measures.spike_trains(ds)
     t, force = ds["time"].values, ds["force_mvc"].values
     gain = np.array([measures.rate_force_gain(trains[u], t, force) for u in range(len(trains))])

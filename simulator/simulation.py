@@ -37,7 +37,6 @@ __all__ = ["SimulationConfig", "Calibration", "calibrate", "simulate", "unit_tab
            "model_fingerprint"]
 
 
-@fill_doc
 def model_fingerprint() -> str:
     """A 16-hex-digit hash of the model: its Brian2 equations and every default parameter.
 
@@ -54,6 +53,7 @@ def model_fingerprint() -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+@fill_doc
 def simulate(cfg: SimulationConfig, *, progress: bool = False, voltage_units: tuple[int, ...] = (),
              injection: tuple[np.ndarray, np.ndarray] | None = None,
              calibration: Calibration | None = None, stimulus: Stimulus | None = None,

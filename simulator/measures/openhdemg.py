@@ -32,7 +32,7 @@ function each follows:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -167,7 +167,8 @@ def svr_rate(samples: np.ndarray, fs_hz: float, n_samples: int, **svr: float) ->
 
 def delta_f(trains: Mapping[int, np.ndarray], t: np.ndarray, *, min_lag_s: float = 1.0,
             min_r: float = 0.7, min_modulation_pps: float = 0.5,
-            smoothed: Mapping[int, np.ndarray] | None = None) -> dict[int, float]:
+            smoothed: Mapping[int, np.ndarray] | None = None,
+            tests: Collection[int] | None = None) -> dict[int, float]:
     """Delta-F [pps] of every test unit by openhdemg's paired motor-unit analysis.
 
     Parameters
@@ -183,7 +184,13 @@ def delta_f(trains: Mapping[int, np.ndarray], t: np.ndarray, *, min_lag_s: float
     min_modulation_pps
         Range of the control unit's smoothed rate while the test unit fires must exceed this.
     smoothed
-        Smoothed rates per unit on ``t`` (default :func:`svr_rate`), e.g. to reuse them.
+        Smoothed rates per unit on ``t`` (default :func:`svr_rate`, computed only for the units
+        of a pair that passes the lag criterion), e.g. to reuse them.
+    tests
+        Only these units are analysed as test units (default: every unit); their controls may be
+        any unit. The result for a unit in ``tests`` is the same as without the restriction, and
+        units that are neither a test nor the control of one are never smoothed (the SVR fit is
+        most of the cost).
 
     Returns
     -------
@@ -194,8 +201,14 @@ def delta_f(trains: Mapping[int, np.ndarray], t: np.ndarray, *, min_lag_s: float
     fs = (t.size - 1) / (t[-1] - t[0])
     samples = {u: np.unique(sample_index(s, t)) for u, s in trains.items()}
     samples = {u: p for u, p in samples.items() if p.size >= 2}
-    if smoothed is None:
-        smoothed = {u: svr_rate(p, fs, t.size) for u, p in samples.items()}
+    cache: dict[int, np.ndarray] = dict(smoothed) if smoothed is not None else {}
+
+    def rate(u: int) -> np.ndarray:
+        if u not in cache:
+            cache[u] = svr_rate(samples[u], fs, t.size)
+        return cache[u]
+
+    wanted = None if tests is None else set(tests)
     units = sorted(samples)
     out: dict[int, list[float]] = {}
     for a_pos, a in enumerate(units):
@@ -208,7 +221,10 @@ def delta_f(trains: Mapping[int, np.ndarray], t: np.ndarray, *, min_lag_s: float
                 ctrl, test, t_on, t_off = a, b, rb, min(db, da)
             else:
                 ctrl, test, t_on, t_off = b, a, ra, min(da, db)
-            sc, st = smoothed[ctrl], smoothed[test]
+            # the lag criterion first: it needs no smoothing (same pairs kept as checking it last)
+            if (wanted is not None and test not in wanted) or not abs(ra - rb) / fs > min_lag_s:
+                continue
+            sc, st = rate(ctrl), rate(test)
             lo, hi = max(ra, rb), min(da, db)
             both = np.isfinite(sc[lo:hi]) & np.isfinite(st[lo:hi])
             if both.sum() < 2:
@@ -220,7 +236,6 @@ def delta_f(trains: Mapping[int, np.ndarray], t: np.ndarray, *, min_lag_s: float
                 continue
             mod = np.nanmax(window) - np.nanmin(window)
             value = sc[t_on] - sc[t_off]
-            if abs(ra - rb) / fs > min_lag_s and r > min_r and mod > min_modulation_pps \
-                    and np.isfinite(value):
+            if r > min_r and mod > min_modulation_pps and np.isfinite(value):
                 out.setdefault(test, []).append(float(value))
     return {u: float(np.mean(v)) for u, v in out.items()}

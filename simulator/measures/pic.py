@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import NamedTuple
 
 import numpy as np
@@ -27,7 +28,7 @@ __all__ = ["delta_f", "BraceHeight", "brace_height"]
 def delta_f(trains: SpikeTrains, t: np.ndarray, *, method: str = "openhdemg",
             min_lag_s: float = 1.0, min_r2: float = 0.7, min_r: float = 0.7,
             min_modulation_pps: float = 0.5, window_s: float = 2.0,
-            max_isi_s: float = 0.4) -> dict[int, float]:
+            max_isi_s: float = 0.4, tests: Collection[int] | None = None) -> dict[int, float]:
     """Delta-F of every test unit by the paired motor-unit technique [pps].
 
     Parameters
@@ -51,6 +52,9 @@ def delta_f(trains: SpikeTrains, t: np.ndarray, *, method: str = "openhdemg",
         ``"main_train"``: Hann smoothing window of the rates [s].
     max_isi_s
         ``"main_train"``: longest ISI [s] inside a main train.
+    tests
+        Only these units are analysed as test units (default: all); controls may be any unit.
+        The openhdemg method then smooths only the units it needs.
 
     Returns
     -------
@@ -59,7 +63,7 @@ def delta_f(trains: SpikeTrains, t: np.ndarray, *, method: str = "openhdemg",
     """
     if method == "openhdemg":
         return _ohd.delta_f(trains, t, min_lag_s=min_lag_s, min_r=min_r,
-                            min_modulation_pps=min_modulation_pps)
+                            min_modulation_pps=min_modulation_pps, tests=tests)
     if method != "main_train":
         raise ValueError(f"method = {method!r} is not allowed; expected 'openhdemg' or 'main_train'")
     t = np.asarray(t, dtype=float)
@@ -68,6 +72,8 @@ def delta_f(trains: SpikeTrains, t: np.ndarray, *, method: str = "openhdemg",
     rates = {u: smoothed_rate(m, t, window_s) for u, m in mains.items()}
     out: dict[int, list[float]] = {}
     for test, mt in mains.items():
+        if tests is not None and test not in tests:
+            continue
         t_on, t_off = mt[0], mt[-1]
         for ctrl, mc in mains.items():
             if ctrl == test or mc[0] > t_on - min_lag_s or mc[-1] < t_off:

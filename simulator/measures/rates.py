@@ -149,7 +149,8 @@ def isi_cov(spikes: np.ndarray, t_start: float = -np.inf, t_stop: float = np.inf
 
 
 def unit_summary(ds: xr.Dataset, *, force_var: str = "force_mvc",
-                 method: str = "openhdemg") -> xr.Dataset:
+                 method: str = "openhdemg",
+                 delta_f_range: tuple[float, float] | None = None) -> xr.Dataset:
     """Per-unit table: thresholds [%MVC], rates [pps], ISI CoV, delta-F [pps].
 
     Parameters
@@ -160,6 +161,11 @@ def unit_summary(ds: xr.Dataset, *, force_var: str = "force_mvc",
         Force variable to read thresholds from.
     method
         Definitions, one of :data:`DEFINITIONS` (recorded in ``attrs["definitions"]``).
+    delta_f_range
+        ``(low, high)`` recruitment thresholds [units of ``force_var``] of the units analysed as
+        delta-F test units (exclusive; default: every unit). The others get NaN; the delta-F of
+        the units in range is unchanged, and it costs less (e.g. the 1-10 %MVC units of the
+        training battery).
 
     Returns
     -------
@@ -182,7 +188,9 @@ def unit_summary(ds: xr.Dataset, *, force_var: str = "force_mvc",
         dr[u] = discharge_rate(s)
         pk[u] = peak_rate(s)
         cov[u] = isi_cov(s, method=method)
-    dfs = delta_f(trains, t, method=method)
+    tests = None if delta_f_range is None else \
+        [u for u in range(n) if delta_f_range[0] < rec[u] < delta_f_range[1]]
+    dfs = delta_f(trains, t, method=method, tests=tests)
     df = np.array([dfs.get(u, np.nan) for u in range(n)])
 
     def var(values: np.ndarray, unit: str, long_name: str) -> tuple:

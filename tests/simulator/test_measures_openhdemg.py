@@ -115,3 +115,22 @@ def test_delta_f_control_stopping_first_moves_the_test_derecruitment():
 def test_delta_f_rejects_pairs_recruited_within_a_second():
     ctrl, test = _pair(1.5, 16.0)
     assert O.delta_f({0: ctrl, 1: test}, grid(21.0)) == {}
+
+
+def test_delta_f_of_chosen_test_units_is_unchanged_and_smooths_only_what_it_needs(monkeypatch):
+    # five units recruited 1.5 s apart on a 10-s rise: restricting the tests to units 2 and 3
+    # gives their delta-F exactly, and never smooths unit 4 (neither a test nor their control)
+    def rate(t):
+        return 8.0 + (t if t < 10 else 20.0 - t)
+    trains = {k: train_from_rate(lambda t, k=k: rate(t) - 1.5 * k, 1.0 + 1.5 * k, 19.0 - 1.5 * k)
+              for k in range(5)}
+    t = grid(21.0)
+    full = O.delta_f(trains, t)
+    assert {2, 3} <= set(full)
+    calls = []
+    svr = O.svr_rate
+    monkeypatch.setattr(O, "svr_rate", lambda p, *a, **k: calls.append(p[0]) or svr(p, *a, **k))
+    some = O.delta_f(trains, t, tests=[2, 3])
+    assert some == {u: full[u] for u in (2, 3)}
+    smoothed = {k for k, s in trains.items() if O.sample_index(s[:1], t)[0] in calls}
+    assert smoothed == {0, 1, 2, 3}
