@@ -102,6 +102,11 @@ def calibration_summary(ds: xr.Dataset) -> str:
     """Plain-text summary of :func:`run_calibration`'s Dataset: per-site recall (left-out and
     held-out subjects), pairs not identifiable, dose coverage and the cohort sizes needed."""
     lines = [f"Measures: {', '.join(ds.attrs['measures'])}"]
+    n_rep = int(ds.attrs.get("replicates", 0))
+    if 0 < n_rep < 10:
+        lines.append(f"Caution: {n_rep} virtual subjects per cell; covariances of "
+                     f"{len(ds.attrs['measures'])} measures rest on them, so recall and power are "
+                     "optimistic (issue 14 asks for >= 20)")
     held = "held_out_recall" in ds
     lines.append(f"\n{'site':<28}{'recall (LOO)':>13}" + (f"{'held-out':>10}" if held else "")
                  + f"{'n needed':>10}  best added measure")
@@ -185,7 +190,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     ds = power.copy()
     ds["confusion_loo"] = cm.rename(true_site="site").drop_vars(["true_posterior", "n_observations"])
     ds["recall_loo"] = ("site", np.diag(cm.values))
-    ds.attrs.update(not_identifiable_loo=cm.attrs["not_identifiable"], library=str(library_path))
+    ds.attrs.update(not_identifiable_loo=cm.attrs["not_identifiable"], library=str(library_path),
+                    replicates=int(library.sizes["replicate"]))
     if cm_held is not None:
         ds["confusion_held_out"] = cm_held.rename(true_site="site").drop_vars(["true_posterior",
                                                                                 "n_observations"])
