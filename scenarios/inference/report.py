@@ -170,12 +170,13 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir``, holding the files above.
 
     Raises
     ------
     ConfigError
-        On a missing or unreadable library, or any invalid input; nothing is written then.
+        On a missing or unreadable library, fewer than 3 subjects, a held-out library that does
+        not fit it, or any invalid input; nothing is written then.
     """
     from simulator.io import atomic_path, save_netcdf
     from simulator.loading import read_netcdf
