@@ -85,7 +85,7 @@ def dose_coverage(library: xr.Dataset | xr.DataArray, *, levels: Sequence[float]
     """
     shrinkage = _check_shrinkage(shrinkage)
     q = _levels(levels)
-    da = check_library(library, measures)
+    da = check_library(library, measures).sortby("magnitude")  # the PIT needs the doses in order
     folds = observation_folds(da, held_out)
     used = [str(m) for m in da.measure.values]
     obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")

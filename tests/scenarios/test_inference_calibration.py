@@ -71,6 +71,9 @@ def test_dose_intervals_cover_at_their_nominal_rates_when_the_model_is_right():
     lib = library(gain=3.0, n_rep=40, seed=0)
     held = library(gain=3.0, n_rep=25, seed=1)
     cov = dose_coverage(lib, held_out=held, seed=3)
+    # the doses' order in the file does not matter (the PIT sorts them)
+    flipped = dose_coverage(lib.isel(magnitude=[2, 0, 3, 1]), held_out=held, seed=3)
+    np.testing.assert_allclose(flipped.coverage, cov.coverage, atol=0.02)
     assert cov.attrs["n_observations"] == (len(SIGNATURES) - 1) * len(MAGNITUDES) * 25
     # issue 14: nominal rates +- 10 points
     np.testing.assert_allclose(cov.coverage.values, [0.5, 0.9], atol=0.1)
