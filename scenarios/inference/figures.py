@@ -135,10 +135,12 @@ def plot_power(power: xr.Dataset):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     sizes = power["size"].values
-    for s in power.site.values:
-        ax.plot(sizes, power.recall.sel(site=s).values, marker="o", ms=3, label=str(s))
-    ax.axhline(power.attrs.get("recall_target", 0.8), color="k", ls="--", lw=0.8)
+    for k, s in enumerate(power.site.values):  # ten colours, then the same with dashes
+        ax.plot(sizes, power.recall.sel(site=s).values, marker="o", ms=3, label=str(s),
+                color=f"C{k % 10}", ls="-" if k < 10 else "--")
+    ax.axhline(power.attrs.get("recall_target", 0.8), color="k", ls=":", lw=0.8)
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(sizes, [str(int(n)) for n in sizes])
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("cohort size (subjects)")
