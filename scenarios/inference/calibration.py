@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from scenarios.inference.design import _sd_vector, observation_folds
+from scenarios.inference.design import _sd_vector, fold_stats, observation_folds, scorable_candidates
 from scenarios.inference.likelihood import (_Stats, _cell_loglik, _cell_stats, _gauss_loglik,
                                             _logmeanexp, _normalise_log)
 from scenarios.inference.observation import CONTROL, PAIR_SEP, _number, check_library, replicate_sd
@@ -93,11 +93,7 @@ def dose_coverage(library: xr.Dataset | xr.DataArray, *, levels: Sequence[float]
     n_sites, n_mags = da.sizes["site"], da.sizes["magnitude"]
     rng = np.random.default_rng(seed)
     pit = np.full((n_sites, n_mags, len(folds)), np.nan)
-    x = da.values
-    stats = None
-    for k, (keep, observed) in enumerate(folds):
-        if stats is None or not keep.all():
-            stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
+    for k, (stats, observed) in enumerate(fold_stats(da, folds, shrinkage)):
         dosed = (stats.present.sum(axis=1) >= 2) & (np.array(sites) != CONTROL)
         if not dosed.any():
             raise ConfigError("dose coverage needs a site simulated at two or more magnitudes; the "
@@ -183,9 +179,7 @@ def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str]
     hits = np.zeros(len(combos))
     involved = np.zeros(len(combos))
     counts = np.zeros(len(combos))
-    x = da.values
-    for keep, observed in folds:
-        stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
+    for stats, observed in fold_stats(da, folds, shrinkage):
         c_mag = np.flatnonzero(stats.present[c])[0]
         for k, (a, b) in enumerate(combos):
             ma = rng.choice(np.flatnonzero(stats.present[a]))
@@ -310,14 +304,7 @@ def cohort_power(library: xr.Dataset | xr.DataArray, *, sizes: Sequence[int] = (
     full = check_library(library)
     used = [str(m) for m in da.measure.values]
     if candidates is None:
-        cands = []
-        for c in (str(m) for m in full.measure.values if str(m) not in used):
-            try:  # a candidate missing in some present cell cannot be scored
-                sub = check_library(library, used + [c])
-                _cell_stats(sub.values, 1.0, sub)
-            except ConfigError:
-                continue
-            cands.append(c)
+        cands, _ = scorable_candidates(library, used)
     else:
         cands = [str(c) for c in candidates]
         again = [c for c in cands if c in used]

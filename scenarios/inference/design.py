@@ -8,18 +8,19 @@ the library (:func:`confusion_matrix`) and the expected information gain of one 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
-from scenarios.inference.likelihood import (_cell_loglik, _cell_stats, _gauss_loglik, _logmeanexp,
+from scenarios.inference.likelihood import (_Stats, _cell_loglik, _cell_stats, _gauss_loglik, _logmeanexp,
                                             _normalise_log)
 from scenarios.inference.observation import Observation, _number, check_library, replicate_sd
 from scenarios.inference.posterior import _check_shrinkage, _prepare
 from simulator.config import ConfigError
 
-__all__ = ["confusion_matrix", "expected_information_gain", "observation_folds"]
+__all__ = ["confusion_matrix", "expected_information_gain", "observation_folds", "fold_stats",
+           "scorable_candidates"]
 
 _LOG2 = math.log(2.0)
 
@@ -92,6 +93,32 @@ def observation_folds(da: xr.DataArray, held_out: xr.Dataset | xr.DataArray | No
     return [(keep, hx[:, :, r, :]) for r in range(hx.shape[2])]
 
 
+def fold_stats(da: xr.DataArray, folds: list[tuple[np.ndarray, np.ndarray]], shrinkage: float | str
+               ) -> Iterator[tuple[_Stats, np.ndarray]]:
+    """The library statistics of every fold of :func:`observation_folds` and its observations,
+    computed once for the held-out folds (which all use the whole library)."""
+    stats = None
+    for keep, observed in folds:
+        if stats is None or not keep.all():
+            stats = _cell_stats(da.values[:, :, keep, :], shrinkage, da)
+        yield stats, observed
+
+
+def scorable_candidates(library: xr.Dataset | xr.DataArray, used: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Library measures not in ``used`` that can be added to them, and those that cannot (a
+    measure the library lacks in some present cell cannot be scored)."""
+    chosen, skipped = [], []
+    for m in (str(m) for m in check_library(library).measure.values if str(m) not in used):
+        try:
+            sub = check_library(library, [*used, m])
+            _cell_stats(sub.values, 1.0, sub)
+        except ConfigError:
+            skipped.append(m)
+            continue
+        chosen.append(m)
+    return chosen, skipped
+
+
 def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str] | None = None,
                      observation_sd: Mapping[str, float] | None = None, shrinkage: float | str = "auto",
                      held_out: xr.Dataset | xr.DataArray | None = None, seed: int = 0) -> xr.DataArray:
@@ -148,17 +175,13 @@ def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[s
     used = [str(m) for m in da.measure.values]
     obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
     rng = np.random.default_rng(seed)
-    x = da.values
     sites = [str(s) for s in da.site.values]
     n_sites = len(sites)
     counts = np.zeros((n_sites, n_sites))
     true_post = np.zeros(n_sites)
     n_obs = np.zeros(n_sites)
     var = obs_sd ** 2
-    stats = None
-    for keep, observed in folds:
-        if stats is None or not keep.all():  # held-out folds all use the whole library
-            stats = _cell_stats(x[:, :, keep, :], shrinkage, da)
+    for stats, observed in fold_stats(da, folds, shrinkage):
         y = observed + rng.normal(size=observed.shape) * obs_sd                 # (S, M, p)
         valid = np.isfinite(y).all(axis=-1) & stats.present
         ll = _cell_loglik(stats, np.nan_to_num(y), var)                       # (S, M, S', M')
@@ -247,19 +270,10 @@ def expected_information_gain(library: xr.Dataset | xr.DataArray, observation: O
     shrinkage = _check_shrinkage(shrinkage)
     da, y, var = _prepare(library, observation)
     full = check_library(library)
-    known = [str(m) for m in full.measure.values]
     observed = list(observation.measures)
     skipped: list[str] = []
     if candidates is None:
-        chosen = []
-        for m in (m for m in known if m not in observed):
-            try:  # a candidate the library lacks in some present cell cannot be scored
-                sub = check_library(library, observed + [m])
-                _cell_stats(sub.values, 1.0, sub)
-            except ConfigError:
-                skipped.append(m)
-                continue
-            chosen.append(m)
+        chosen, skipped = scorable_candidates(library, observed)
     else:
         chosen = list(candidates)
         again = [m for m in chosen if m in observed]

@@ -183,11 +183,12 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     from simulator.plotting import save_figure
     library = read_netcdf(Path(library_path), what="reference library")
     held = None if held_out_path is None else read_netcdf(Path(held_out_path), what="held-out library")
-    used = list(measures) if measures is not None else _usable(library)
+    usable = _usable(library)
+    used = list(measures) if measures is not None else usable
     cm = confusion_matrix(library, measures=used, seed=seed)
     cm_held = None if held is None else confusion_matrix(library, measures=used, held_out=held, seed=seed)
     power = cohort_power(library, measures=used, sizes=sizes, n_draws=n_draws, seed=seed,
-                         candidates=[m for m in _usable(library) if m not in used])
+                         candidates=[m for m in usable if m not in used])
     ds = power.copy()
     ds["confusion_loo"] = cm.rename(true_site="site").drop_vars(["true_posterior", "n_observations"])
     ds["recall_loo"] = ("site", np.diag(cm.values))
