@@ -321,21 +321,38 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
                    help="the battery (default: every measure obtained in every simulated cell)")
     p.add_argument("--sizes", type=_size_list, default=[5, 10, 20, 40, 80], metavar="N[,N...]",
                    help="cohort sizes of the power analysis (default 5,10,20,40,80)")
+    p.add_argument("--abc", action="store_true", help=(
+        "also cross-check with ABC-SMC model selection (pyabc; pip install 'mnpool[abc]'): both "
+        "methods on the same left-out subjects, minutes"))
+    p.add_argument("--abc-per-cell", type=_positive_int, default=2, metavar="N",
+                   help="left-out subjects per (site, dose) cell of the ABC cross-check (default 2)")
     add_out(p)
     p.add_argument("--seed", type=int, default=0)
+
+
+def _positive_int(text: str) -> int:
+    """``--abc-per-cell 2``: an integer in [1, 1000]."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an integer from 1 to 1000")
+    return value
 
 
 @register("calibrate", "How far a library's inference can be trusted: recall per site on left-out "
           "and held-out subjects, coverage of the dose's credible intervals, and the cohort size "
           "each site needs", _add_calibrate)
 def run_calibrate(args: argparse.Namespace) -> int:
-    """``mnpool calibrate --library L.nc [--held-out H.nc] --out DIR``: writes ``calibration.nc``,
-    ``calibration.txt``, ``confusion.png`` (``confusion_held_out.png``) and ``power.png``."""
+    """``mnpool calibrate --library L.nc [--held-out H.nc] [--abc] --out DIR``: writes
+    ``calibration.nc``, ``calibration.txt``, ``confusion.png`` (``confusion_held_out.png``,
+    ``confusion_abc.png``) and ``power.png``."""
     from scenarios import inference as I
     out = prepare_out(args)
     with staged_output(out, command="calibrate", overwrite=args.overwrite) as staging:
         I.run_calibration(args.library, staging, held_out_path=args.held_out, measures=args.measures,
-                          sizes=args.sizes, seed=args.seed)
+                          sizes=args.sizes, seed=args.seed, abc=args.abc, abc_per_cell=args.abc_per_cell)
         summary = (staging / "calibration.txt").read_text()
     print(summary + f"mnpool calibrate: wrote {out}")
     return 0

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from scenarios.inference.abc import (_check_int, abc_confusion_matrix, abc_summary, approach_confusion,
+                                     require_pyabc)
 from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
@@ -142,7 +144,7 @@ def calibration_summary(ds: xr.Dataset) -> str:
 def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                     held_out_path: str | os.PathLike | None = None,
                     measures: Sequence[str] | None = None, sizes: Sequence[int] = (5, 10, 20, 40, 80),
-                    n_draws: int = 200, seed: int = 0) -> Path:
+                    n_draws: int = 200, seed: int = 0, abc: bool = False, abc_per_cell: int = 2) -> Path:
     """How far the library's inference can be trusted (``mnpool calibrate``).
 
     Computes the leave-one-replicate-out :func:`confusion_matrix`, the same on the held-out
@@ -150,7 +152,10 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     :func:`pair_recovery` (two sites at once), the :func:`dose_coverage` of the dose's credible
     intervals (on the held-out subjects when given) and the :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``,
     ``confusion.png`` (and ``confusion_held_out.png``) and ``power.png`` into ``out_dir``.
-    Everything is computed before the first file is written.
+    With ``abc``, also the ABC-SMC cross-check (:func:`abc_confusion_matrix`: pyabc and the
+    Gaussian synthetic likelihood on the same left-out subjects), as an "ABC-SMC cross-check"
+    section of ``calibration.txt``, ``abc_*`` variables of ``calibration.nc`` and
+    ``confusion_abc.png``. Everything is computed before the first file is written.
 
     Parameters
     ----------
@@ -166,6 +171,10 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         Cohort sizes and draws of :func:`cohort_power`.
     seed
         Seed of every Monte Carlo step.
+    abc
+        Run the ABC-SMC cross-check (needs ``pip install 'mnpool[abc]'``; minutes).
+    abc_per_cell
+        Left-out subjects per (site, dose) cell of the cross-check.
 
     Returns
     -------
@@ -176,9 +185,12 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     ------
     ConfigError
         On a missing or unreadable library, fewer than 3 subjects, a held-out library that does
-        not fit it, or any invalid input; nothing is written then.
+        not fit it, pyabc missing with ``abc``, or any invalid input; nothing is written then.
     """
     from simulator.io import atomic_path, save_netcdf
+    if abc:
+        require_pyabc()
+        _check_int(abc_per_cell, "abc_per_cell", 1, 1000)
     from simulator.loading import read_netcdf
     from simulator.plotting import save_figure
     library = read_netcdf(Path(library_path), what="reference library")
@@ -215,8 +227,18 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         ds["coverage"] = cov.coverage
         ds["site_coverage"] = cov.site_coverage
         ds.attrs["coverage_method"] = cov.attrs["method"]
-    text = calibration_summary(ds)
+    check = None
+    if abc:
+        check = abc_confusion_matrix(library, measures=used, max_per_cell=abc_per_cell, seed=seed)
+        for name in ("recall", "true_posterior"):
+            ds[f"abc_{name}"] = check[name].rename(true_site="site")
+        for name in ("accuracy", "mean_true_posterior", "brier", "log_score", "overconfidence", "wall_time_s"):
+            ds[f"abc_{name}"] = check[name]
+        ds.attrs["abc_observations"] = int(check.n_observations.sum())
+    text = calibration_summary(ds) + ("" if check is None else "\n" + abc_summary(check))
     figs = {"confusion.png": plot_confusion(cm), "power.png": plot_power(power)}
+    if check is not None:
+        figs["confusion_abc.png"] = plot_confusion(approach_confusion(check))
     if cm_held is not None:
         figs["confusion_held_out.png"] = plot_confusion(cm_held)
     out = Path(out_dir)
