@@ -58,7 +58,9 @@ class Observation:
         ``n``: the changes are a cohort's mean over ``n`` subjects (as a study reports them), ``sd``
         its standard error, and each cell predicts the mean with ``S/n`` plus the uncertainty of
         the library's own cell mean (see
-        :func:`scenarios.inference.likelihood._observation_cov`).
+        :func:`scenarios.inference.likelihood._observation_cov`). A cohort's ``sd`` may be
+        ``None`` (stored as 0; omitted in TOML): a study that gave no error is then scored with
+        the model's spread of a cohort mean alone.
 
     Raises
     ------
@@ -95,6 +97,9 @@ class Observation:
             except (TypeError, ValueError):
                 raise ConfigError(f"{where}: measures.{name} = {pair!r} must be (change, sd)") from None
             change[name] = _number(c, f"{where}: measures.{name}.change")
+            if s is None and n_subjects is not None:
+                sd[name] = 0.0   # no published error: the model's spread of a cohort mean alone
+                continue
             sd[name] = _number(s, f"{where}: measures.{name}.sd")
             if not sd[name] > 0:
                 raise ConfigError(f"{where}: measures.{name}.sd = {s!r} must be > 0 (the standard "
@@ -145,11 +150,13 @@ class Observation:
                 raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in measures.{name}; "
                                   f"allowed keys are: {', '.join(_MEASURE_KEYS)}")
             for key in _MEASURE_KEYS:
+                if key == "sd" and "n_subjects" in data:
+                    continue   # optional for a cohort's mean (the class's n_subjects)
                 if key not in entry:
                     raise ConfigError(f"{where}: measures.{name}.{key} is missing"
                                       + (" (the standard error of the mean change, > 0)"
                                          if key == "sd" else " (the observed mean change)"))
-            pairs[name] = (entry["change"], entry["sd"])
+            pairs[name] = (entry["change"], entry.get("sd"))
         description = data.get("description", "")
         if not isinstance(description, str):
             raise ConfigError(f"{where}: description = {description!r} must be a string")
@@ -158,6 +165,7 @@ class Observation:
     def to_dict(self) -> dict[str, Any]:
         """The TOML layout (inverse of :meth:`from_dict`)."""
         out: dict[str, Any] = {"measures": {m: {"change": self.change[m], "sd": self.sd[m]}
+                                            if self.sd[m] > 0 else {"change": self.change[m]}
                                             for m in self.measures}}
         if self.description:
             out["description"] = self.description
@@ -165,9 +173,9 @@ class Observation:
             out["n_subjects"] = self.n_subjects
         return out
 
-    def with_measure(self, name: str, change: float, sd: float) -> Observation:
+    def with_measure(self, name: str, change: float, sd: float | None) -> Observation:
         """A copy with one more (or a replaced) measure."""
-        pairs = {m: (self.change[m], self.sd[m]) for m in self.measures}
+        pairs = {m: (self.change[m], self.sd[m] or None) for m in self.measures}
         pairs[name] = (change, sd)
         return Observation(pairs, source=self.source, description=self.description,
                            n_subjects=self.n_subjects)

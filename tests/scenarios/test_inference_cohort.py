@@ -140,3 +140,20 @@ def test_information_gain_of_a_cohort_uses_the_cohort_spread(lib):
     np.testing.assert_allclose(float(g_cohort.sd.sel(measure="mep_mmax")),
                                float(lib.change.sel(measure="mep_mmax").std("replicate", ddof=1).median()) / np.sqrt(30),
                                rtol=0.3)
+
+
+def test_a_cohort_without_published_errors_is_scored_with_the_model_spread(lib, tmp_path):
+    y = cohort_mean(lib, "intrinsic_motoneuron", 20, 11)
+    bare = Observation({m: (float(v), None) for m, v in zip(MEASURES, y)}, n_subjects=20)
+    assert all(v == 0.0 for v in bare.sd.values())
+    p = float(infer(lib, bare, pairs=False).site_posterior.sel(site="intrinsic_motoneuron"))
+    assert p > 0.9
+    with pytest.raises(ConfigError, match="sd"):
+        Observation({"mvc": (1.0, None)})               # one subject: the error is required
+    f = tmp_path / "o.toml"
+    f.write_text('n_subjects = 20\n[measures.mvc]\nchange = 14.1\n')
+    assert load_observation(f).sd["mvc"] == 0.0
+    assert "sd" not in load_observation(f).to_dict()["measures"]["mvc"]
+    f.write_text('[measures.mvc]\nchange = 14.1\n')
+    with pytest.raises(ConfigError, match="sd is missing"):
+        load_observation(f)
