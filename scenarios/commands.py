@@ -18,11 +18,11 @@ import numpy as np
 
 from simulator.commandline import (add_common, add_out, add_where, interruptible, mark_output,
                                    prepare_out, register, scheduler_from_args, staged_output)
-from simulator.config import load_toml
+from simulator.config import ConfigError, load_toml
 from simulator.engine import ENGINES
 
 __all__ = ["run_sweep_command", "run_experiment", "run_train", "run_atlas_command", "run_infer",
-           "run_calibrate"]
+           "run_calibrate", "run_designs_command"]
 
 
 @contextmanager
@@ -213,6 +213,33 @@ def run_train(args: argparse.Namespace) -> int:
           f"{int(sig.sizes['subject'])} subjects -> {args.out}")
     print(T.comparison_table(sig, scenario.published))
     return 1 if sig.attrs.get("n_failed") else 0
+
+
+def _add_designs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenarios", nargs="*", metavar="NAME",
+                   help="library scenarios (default: all of scenarios/library)")
+    add_out(p, resumable=True)
+    p.add_argument("--subjects", type=int, default=None, metavar="N",
+                   help="override every cohort's size (default: each study's own n)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_where(p)
+
+
+@register("designs", "Run every published training design at its stated n with the full battery; "
+          "table of published outcomes vs simulated 95 % CI (fitted or predicted)", _add_designs)
+def run_designs_command(args: argparse.Namespace) -> int:
+    """``mnpool designs [NAME ...] --out DIR``: one folder per scenario and ``designs.md`` (the
+    README's table of published designs)."""
+    from scenarios import designs as D
+    D.library_scenarios(args.scenarios or None)  # unknown names: exit 2 before any work
+    if args.subjects is not None and args.subjects < 2:
+        raise ConfigError(f"--subjects {args.subjects}: a cohort needs at least 2 subjects")
+    with _resumable(args, "designs") as out:
+        results = D.run_designs(out, args.scenarios or None, n_subjects=args.subjects,
+                                scheduler=scheduler_from_args(args), workers=args.workers,
+                                progress=not args.quiet)
+    print((Path(args.out) / "designs.md").read_text(), end="")
+    return 1 if any(sig.attrs.get("n_failed") for _, sig in results.values()) else 0
 
 
 def _percent_list(text: str) -> list[float]:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from simulator.calibration import calibrate
 from simulator.config import ConfigError
 from simulator.simulation import SimulationConfig
 from simulator.sites import MAX_CHANGE, MIN_CHANGE, SITES, apply_adaptation
 
-__all__ = ["IsoDose", "mvc_change_pct", "find_dose", "TOLERANCE_PCT"]
+__all__ = ["IsoDose", "mvc_change_pct", "find_dose", "fit_scale", "TOLERANCE_PCT", "MAX_SCALE"]
 
 #: Default tolerance of the search on the MVC change (percentage points).
 TOLERANCE_PCT = 0.5
@@ -39,11 +39,12 @@ class IsoDose:
     Attributes
     ----------
     site
-        Site name (:data:`simulator.sites.SITES`).
+        Site name (:data:`simulator.sites.SITES`), or sites joined by ``+`` (:func:`fit_scale`).
     target_pct
         Requested MVC change [%].
     dose
-        Relative change of the site's parameters (NaN when unreachable).
+        Relative change of the site's parameters, or the common scale of :func:`fit_scale` (NaN
+        when unreachable).
     achieved_pct
         MVC change at ``dose`` [%] (the largest reachable change when unreachable).
     reachable
@@ -130,19 +131,28 @@ def find_dose(base: SimulationConfig, site: str, target_pct: float, *, tolerance
         calls += 1
         return float(mvc_change(dose))
 
-    sign = 1.0 if target_pct > 0 else -1.0
     ends = {d: change(d) for d in (_supported_end(base, site, MAX_CHANGE), _supported_end(base, site, MIN_CHANGE))}
     # the end that moves MVC furthest in the target's direction
-    end = max(ends, key=lambda d: sign * ends[d])
-    if sign * ends[end] < sign * target_pct:
+    end = max(ends, key=lambda d: math.copysign(1.0, target_pct) * ends[d])
+    if math.copysign(1.0, target_pct) * ends[end] < abs(target_pct):
         return IsoDose(site, float(target_pct), float("nan"), ends[end], False, calls)
-    # regula falsi with the Illinois modification (Dowell & Jarratt 1971): the bracket
-    # [no change, end] always holds the target, and MVC is smooth in the dose, so this needs
-    # ~3-5 calibrations where bisection needs ~8
+    x, got = _regula_falsi(change, target_pct, end, ends[end], tolerance_pct, lambda: calls < max_evaluations)
+    return IsoDose(site, float(target_pct), x, got, True, calls)
+
+
+def _regula_falsi(change: Callable[[float], float], target_pct: float, end: float, at_end: float,
+                  tolerance_pct: float, more: Callable[[], bool]) -> tuple[float, float]:
+    """Dose in [0, ``end``] whose MVC change is within ``tolerance_pct`` of the target (the closest
+    one found if ``more()`` turns false first); MVC changes by ``at_end`` at ``end``.
+
+    Regula falsi with the Illinois modification (Dowell & Jarratt 1971, BIT 11:168): the bracket
+    [no change, end] always holds the target, and MVC is smooth in the dose, so this needs ~3-5
+    calibrations where bisection needs ~8.
+    """
     a, fa = 0.0, -target_pct
-    b, fb = end, ends[end] - target_pct
-    best, side = (end, ends[end]), 0
-    while calls < max_evaluations:
+    b, fb = end, at_end - target_pct
+    best, side = (end, at_end), 0
+    while more():
         x = b - fb * (b - a) / (fb - fa) if fb != fa else 0.5 * (a + b)
         got = change(x)
         if abs(got - target_pct) < abs(best[1] - target_pct):
@@ -158,7 +168,68 @@ def find_dose(base: SimulationConfig, site: str, target_pct: float, *, tolerance
         else:
             side = 1
         b, fb = x, fx
-    return IsoDose(site, float(target_pct), float(best[0]), float(best[1]), True, calls)
+    return float(best[0]), float(best[1])
+
+
+#: Largest common scale :func:`fit_scale` tries for a scenario's adaptation.
+MAX_SCALE = 4.0
+
+
+def fit_scale(base: SimulationConfig, direction: Mapping[str, float], target_pct: float, *,
+              tolerance_pct: float = TOLERANCE_PCT, max_evaluations: int = 16,
+              mvc_change: Callable[[float], float] | None = None) -> IsoDose:
+    """Common scale ``k`` of a multi-site adaptation ``{site: k * change}`` that changes ``base``'s
+    MVC by ``target_pct`` — one fitted number for a published design whose sites and their
+    proportions are stated beforehand (:mod:`scenarios.designs`).
+
+    Parameters
+    ----------
+    base
+        Reference subject.
+    direction
+        ``{site: relative change}`` at scale 1 (the proportions between sites).
+    target_pct
+        MVC change to reach [%], non-zero.
+    tolerance_pct, max_evaluations, mvc_change
+        As for :func:`find_dose` (``mvc_change`` maps the scale to the MVC change).
+
+    Returns
+    -------
+    IsoDose
+        ``site`` is the sites joined by ``+``, ``dose`` the scale ``k`` (NaN if no scale in
+        (0, :data:`MAX_SCALE`] within the supported changes reaches the target).
+    """
+    if not direction or any(s not in SITES for s in direction):
+        raise ConfigError(f"fit_scale: direction {dict(direction)!r} must map known sites to changes; "
+                          f"known sites: {', '.join(SITES)}")
+    if not target_pct or math.isnan(target_pct):
+        raise ConfigError(f"fit target = {target_pct!r} %: must be a non-zero MVC change")
+    if mvc_change is None:
+        ref = calibrate(base).mvc_n
+
+        def mvc_change(k: float) -> float:
+            scaled = {s: float(k * v) for s, v in direction.items()}
+            return 100.0 * (calibrate(apply_adaptation(base, scaled)).mvc_n / ref - 1.0)
+    calls = 0
+
+    def change(k: float) -> float:
+        nonlocal calls
+        calls += 1
+        return float(mvc_change(k))
+
+    end = MAX_SCALE
+    for _ in range(40):  # the largest scale the model supports (as _supported_end)
+        try:
+            apply_adaptation(base, {s: end * v for s, v in direction.items()})
+            break
+        except ConfigError:
+            end *= 0.9
+    label = "+".join(direction)
+    at_end = change(end)
+    if math.copysign(1.0, target_pct) * at_end < abs(target_pct):
+        return IsoDose(label, float(target_pct), float("nan"), at_end, False, calls)
+    k, got = _regula_falsi(change, target_pct, end, at_end, tolerance_pct, lambda: calls < max_evaluations)
+    return IsoDose(label, float(target_pct), k, got, True, calls)
 
 
 def _supported_end(base: SimulationConfig, site: str, end: float) -> float:

@@ -36,12 +36,20 @@ from simulator.simulation import SimulationConfig
 from simulator.sites import apply_adaptation
 
 __all__ = ["Measure", "MEASURES", "UNIT_MEASURES", "BatteryConfig", "run_battery", "battery_task", "change",
-           "TrainingScenario", "load_scenario", "session_tasks", "run_training", "signature",
-           "summarize_signature", "comparison_rows", "comparison_table", "plot_signature", "LIBRARY",
+           "TrainingScenario", "load_scenario", "session_tasks", "training_tasks", "assemble_training",
+           "write_training", "run_training", "signature",
+           "summarize_signature", "comparison_rows", "comparison_table", "plot_signature", "LIBRARY", "scenario_names",
            "FUNCTION"]
 
 #: Folder of the published scenario files.
 LIBRARY = Path(__file__).with_name("library")
+#: Files of :data:`LIBRARY` that are not scenarios (the reference library's base subject).
+NOT_SCENARIOS = ("reference_library",)
+
+
+def scenario_names() -> list[str]:
+    """Stems of the library's scenario files, sorted."""
+    return sorted(p.stem for p in LIBRARY.glob("*.toml") if p.stem not in NOT_SCENARIOS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +76,14 @@ class TrainingScenario:
     control
         Also run an untrained control group of the same size.
     published
-        ``{measure: {"change": x, "sd": s, "note": ...}}`` in the measure's change unit.
+        ``{measure: {"change": x, "sd": s, "note": ..., "miss": ...}}`` in the measure's change
+        unit: what the study measured (``miss``: why the model does not reproduce it, written
+        after the run and shown as such).
+    rationale
+        Why these sites and proportions, stated before any result (library files must have one).
+    fit
+        ``{"outcome": measure, "how": text}``: the one published outcome the adaptation's size was
+        fitted to (every other outcome is a prediction); empty if nothing was fitted.
     """
 
     name: str
@@ -83,6 +98,8 @@ class TrainingScenario:
     description: str = ""
     muscle: str = ""
     published: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    rationale: str = ""
+    fit: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def fraction(self, week: float) -> float:
         """Fraction of the final adaptation present at ``week``."""
@@ -96,7 +113,10 @@ class TrainingScenario:
 
 
 _SCENARIO_KEYS = {"name", "reference", "description", "muscle", "adaptation", "weeks",
-                  "time_constant_weeks", "control", "subject", "cohort", "battery", "published"}
+                  "time_constant_weeks", "control", "subject", "cohort", "battery", "published",
+                  "rationale", "fit"}
+_PUBLISHED_KEYS = {"change", "sd", "note", "miss"}
+_FIT_KEYS = {"outcome", "how"}
 
 
 def load_scenario(source: str | os.PathLike | Mapping[str, Any]) -> TrainingScenario:
@@ -113,7 +133,7 @@ def load_scenario(source: str | os.PathLike | Mapping[str, Any]) -> TrainingScen
         if not path.suffix and not path.exists():
             path = LIBRARY / f"{source}.toml"
         if not path.is_file():
-            known = ", ".join(sorted(p.stem for p in LIBRARY.glob("*.toml")))
+            known = ", ".join(scenario_names())
             raise ConfigError(f"scenario {str(source)!r} is not a file nor a library scenario ({known})")
         data, where = load_toml(path), str(path)
     unknown = set(data) - _SCENARIO_KEYS
@@ -133,14 +153,26 @@ def load_scenario(source: str | os.PathLike | Mapping[str, Any]) -> TrainingScen
             raise ConfigError(f"{where}: published measure {name!r} is unknown; known: {', '.join(MEASURES)}")
         if not isinstance(entry, Mapping) or "change" not in entry:
             raise ConfigError(f"{where}: published.{name} needs a 'change' (in {MEASURES[name].change_unit})")
+        extra = sorted(set(entry) - _PUBLISHED_KEYS)
+        if extra:
+            raise ConfigError(f"{where}: published.{name}: unknown key(s) {extra}; allowed {sorted(_PUBLISHED_KEYS)}")
         published[name] = dict(entry)
+    fit = data.get("fit") or {}
+    if not isinstance(fit, Mapping) or set(fit) - _FIT_KEYS or (fit and "outcome" not in fit):
+        raise ConfigError(f"{where}: [fit] = {fit!r} must hold 'outcome' (one published measure) and "
+                          "optionally 'how'")
+    if fit and fit["outcome"] not in published:
+        raise ConfigError(f"{where}: fit.outcome = {fit['outcome']!r} is not a published measure of the "
+                          f"scenario ({', '.join(published) or 'none'}): a dose can only be fitted to "
+                          "something the study measured")
     return TrainingScenario(
         name=str(data.get("name", where)), adaptation=adaptation, subject=subject,
         cohort=C.CohortConfig.from_dict(data.get("cohort", {})),
         battery=BatteryConfig.from_dict(data.get("battery", {})), weeks=weeks,
         time_constant_weeks=float(data.get("time_constant_weeks", 0.0)), control=bool(data.get("control", False)),
         reference=str(data.get("reference", "")), description=str(data.get("description", "")),
-        muscle=str(data.get("muscle", "")), published=published)
+        muscle=str(data.get("muscle", "")), published=published,
+        rationale=str(data.get("rationale", "")), fit={str(k): str(v) for k, v in fit.items()})
 
 
 #: Task function under which training and atlas sessions are recorded (and hashed into their ids).
@@ -159,6 +191,46 @@ def session_tasks(subjects: Sequence[C.Subject], cohort: C.CohortConfig, battery
             tasks.append(Task(task_id(cfg, FUNCTION, battery=battery.to_dict()),
                               dict(params, group=s.group, subject=s.id, session=index), cfg, battery))
     return tasks
+
+
+def training_tasks(scenario: TrainingScenario) -> list:
+    """Every (subject, session) battery of the scenario (and of its control group) as a task."""
+    subjects = C.draw_cohort(scenario.subject, scenario.cohort)
+    sessions = [(k, {site: v * scenario.fraction(w) for site, v in scenario.adaptation.items()} if k else {})
+                for k, w in enumerate(scenario.weeks)]
+    tasks = session_tasks(subjects, scenario.cohort, scenario.battery, sessions)
+    if scenario.control:
+        controls = C.control_group(scenario.subject, scenario.cohort)
+        tasks += session_tasks(controls, scenario.cohort, scenario.battery,
+                               [(k, {}) for k in range(len(scenario.weeks))])
+    return tasks
+
+
+def assemble_training(scenario: TrainingScenario, tasks: Sequence[Task], folder: str | os.PathLike, *,
+                      n_failed: int = 0) -> xr.Dataset:
+    """The signature of ``scenario`` from its finished sessions (``folder/<task id>.nc``)."""
+    from simulator.io import load_netcdf
+    results = {}
+    for t in tasks:
+        path = Path(folder) / f"{t.id}.nc"
+        if path.is_file():
+            results[(t.params["group"], t.params["subject"], t.params["session"])] = load_netcdf(path)
+    sig = signature(results, weeks=scenario.weeks)
+    sig.attrs.update({"scenario": scenario.name, "reference": scenario.reference,
+                      "adaptation": json.dumps(dict(scenario.adaptation)),
+                      "published": json.dumps(scenario.published), "fit": json.dumps(dict(scenario.fit)),
+                      "n_failed": int(n_failed)})
+    return sig
+
+
+def write_training(scenario: TrainingScenario, sig: xr.Dataset, out: str | os.PathLike) -> None:
+    """``signature.nc``, ``signature.png`` and ``comparison.txt`` of a run into ``out``."""
+    from simulator.io import save_netcdf
+    from simulator.plotting import save_figure
+    out = Path(out)
+    save_netcdf(sig, out / "signature.nc")
+    save_figure(plot_signature(sig, scenario.published), out / "signature.png")
+    (out / "comparison.txt").write_text(comparison_table(sig, scenario.published) + "\n")
 
 
 def run_training(scenario: TrainingScenario, out: str | os.PathLike, *, scheduler: Any = None,
@@ -182,31 +254,12 @@ def run_training(scenario: TrainingScenario, out: str | os.PathLike, *, schedule
     xarray.Dataset
         The signature (:func:`signature`), also written to ``out/signature.nc``.
     """
-    from simulator.io import load_netcdf, save_netcdf
-    from simulator.plotting import save_figure
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} exists and is not a folder")
-    subjects = C.draw_cohort(scenario.subject, scenario.cohort)
-    sessions = [(k, {site: v * scenario.fraction(w) for site, v in scenario.adaptation.items()} if k else {})
-                for k, w in enumerate(scenario.weeks)]
-    tasks = session_tasks(subjects, scenario.cohort, scenario.battery, sessions)
-    if scenario.control:
-        controls = C.control_group(scenario.subject, scenario.cohort)
-        tasks += session_tasks(controls, scenario.cohort, scenario.battery,
-                               [(k, {}) for k in range(len(scenario.weeks))])
+    tasks = training_tasks(scenario)
     failures, _ = run_tasks(tasks, FUNCTION, out, scheduler=scheduler, workers=workers, progress=progress,
                             desc="mnpool train")
-    results = {}
-    for t in tasks:
-        path = out / "tasks" / f"{t.id}.nc"
-        if path.is_file():
-            results[(t.params["group"], t.params["subject"], t.params["session"])] = load_netcdf(path)
-    sig = signature(results, weeks=scenario.weeks)
-    sig.attrs.update({"scenario": scenario.name, "reference": scenario.reference,
-                      "adaptation": json.dumps(dict(scenario.adaptation)),
-                      "published": json.dumps(scenario.published), "n_failed": len(failures)})
-    save_netcdf(sig, out / "signature.nc")
-    save_figure(plot_signature(sig, scenario.published), out / "signature.png")
-    (out / "comparison.txt").write_text(comparison_table(sig, scenario.published) + "\n")
+    sig = assemble_training(scenario, tasks, out / "tasks", n_failed=len(failures))
+    write_training(scenario, sig, out)
     return sig

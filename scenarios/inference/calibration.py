@@ -189,7 +189,7 @@ def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str]
                 continue
             y = y + rng.normal(size=y.shape) * obs_sd
             log_ev = _logmeanexp(_cell_loglik(stats, y, obs_sd ** 2), axis=1)
-            res = _pairs(stats, y, obs_sd ** 2, sites, da.magnitude.values, neural, log_ev, pair_prior)
+            res = _pairs(stats, y, obs_sd ** 2, sites, da.magnitude.values, neural, log_ev, pair_prior, None)
             post = res["posterior"].values
             best = np.flatnonzero(post >= post.max() - 1e-12)
             hits[k] += rng.choice(best) == len(sites) + k
@@ -206,19 +206,21 @@ def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str]
                "method": "leave-one-replicate-out, additive pair signatures of the same subject"})
 
 
-def _cohort_cov(stats: _Stats, n: int, n_rep: np.ndarray, var: np.ndarray) -> np.ndarray:
+def _cohort_cov(stats: _Stats, n: int, var: np.ndarray) -> np.ndarray:
     """Predictive covariance of a cohort mean of ``n`` in every cell: ``S (1/n + 1/R) + diag(var)``
     (the cohort's own spread and that of the library's estimate of the cell mean from ``R``
-    replicates; Gelman et al. 2013, Bayesian Data Analysis, sec. 3.2)."""
-    scale = 1.0 / n + 1.0 / np.maximum(n_rep, 1)
+    replicates; Gelman et al. 2013, Bayesian Data Analysis, sec. 3.2); ``var`` is error the
+    virtual subjects do not carry, added in full (unlike an observed standard error,
+    :func:`~scenarios.inference.likelihood._observation_cov`)."""
+    scale = 1.0 / n + 1.0 / np.maximum(stats.n_rep, 1)
     return stats.cov * scale[..., None, None] + np.eye(var.size) * var
 
 
-def _recall(stats: _Stats, n: int, n_rep: np.ndarray, var: np.ndarray, z: np.ndarray) -> np.ndarray:
+def _recall(stats: _Stats, n: int, var: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Recall of every site for cohorts of ``n``: cohort means drawn from the predictive
     distribution of every present cell (``z``: (draws, S, M, p) standard normals), MAP site of
     each under the same predictive likelihood; mean over doses and draws."""
-    cov = _cohort_cov(stats, n, n_rep, var)                                     # (S, M, p, p)
+    cov = _cohort_cov(stats, n, var)                                     # (S, M, p, p)
     evals, evecs = np.linalg.eigh(cov)
     root = evecs * np.sqrt(np.maximum(evals, 0.0))[..., None, :]
     y = np.nan_to_num(stats.mean) + np.einsum("smpk,dsmk->dsmp", root, z)       # (D, S, M, p)
@@ -327,13 +329,12 @@ def cohort_power(library: xr.Dataset | xr.DataArray, *, sizes: Sequence[int] = (
     def battery(names: list[str]) -> np.ndarray:
         sub = check_library(library, names)
         stats = _cell_stats(sub.values, shrinkage, sub)
-        n_rep = np.isfinite(sub.values).all(axis=-1).sum(axis=2)                 # (S, M)
         var = (1e-6 * rsd.sel(measure=names).values) ** 2
         for i, m in enumerate(names):
             if m in extra:
                 var[i] = max(var[i], extra[m] ** 2)
         z = z_all[..., :len(names)]
-        return np.stack([_recall(stats, int(n), n_rep, var, z) for n in sz], axis=-1)   # (S, sizes)
+        return np.stack([_recall(stats, int(n), var, z) for n in sz], axis=-1)   # (S, sizes)
 
     def needed(rec: np.ndarray) -> np.ndarray:
         reach = rec >= recall

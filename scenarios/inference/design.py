@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from scenarios.inference.likelihood import (_Stats, _cell_loglik, _cell_stats, _gauss_loglik, _logmeanexp,
-                                            _normalise_log)
+                                            _normalise_log, _observation_cov)
 from scenarios.inference.observation import Observation, _number, check_library, replicate_sd
 from scenarios.inference.posterior import _check_shrinkage, _prepare
 from simulator.config import ConfigError
@@ -245,7 +245,8 @@ def expected_information_gain(library: xr.Dataset | xr.DataArray, observation: O
         Monte Carlo draws per candidate (10–100000).
     candidate_sd
         ``{measure: SD}`` of the new measurement's standard error, in its unit (default: the
-        library's between-replicate SD, :func:`replicate_sd`, i.e. a single subject's worth).
+        library's between-replicate SD, :func:`replicate_sd`, i.e. a single subject's worth;
+        divided by sqrt(n) for a cohort's mean, ``observation.n_subjects = n``).
     shrinkage
         As in :func:`infer`.
     seed
@@ -280,11 +281,12 @@ def expected_information_gain(library: xr.Dataset | xr.DataArray, observation: O
         if again:
             raise ConfigError(f"candidate measure(s) {', '.join(map(repr, again))} are observed already")
         check_library(library, observed + chosen)
-    default_sd = replicate_sd(full)
+    n_obs = observation.n_subjects
+    default_sd = replicate_sd(full) / math.sqrt(n_obs or 1)
     sds = _sd_vector(candidate_sd, default_sd, chosen, "candidate_sd") if chosen else np.array([])
 
     stats = _cell_stats(da.values, shrinkage, da)
-    ll = _cell_loglik(stats, y, var)
+    ll = _cell_loglik(stats, y, var, n_obs)
     site_post = _normalise_log(_logmeanexp(ll, axis=1))
     h0 = float(_entropy_bits(site_post))
     joint = site_post[:, None] * np.where(stats.present, _normalise_log(np.where(stats.present, ll, -np.inf), axis=1), 0.0)
@@ -298,7 +300,7 @@ def expected_information_gain(library: xr.Dataset | xr.DataArray, observation: O
         sub = check_library(library, observed + [m])
         st = _cell_stats(sub.values, shrinkage, sub)
         v = np.append(var, sd ** 2)
-        cov = st.cov + np.eye(p + 1) * v                                  # (S, M, p+1, p+1)
+        cov = _observation_cov(st.cov, v, n_obs, st.n_rep)                # (S, M, p+1, p+1)
         s_idx, m_idx = np.unravel_index(draws, joint.shape)
         mu = st.mean[s_idx, m_idx]                                        # (n, p+1)
         c = cov[s_idx, m_idx]

@@ -21,11 +21,13 @@ from simulator.config import ConfigError
 
 @dataclasses.dataclass(frozen=True)
 class _Stats:
-    """Per-cell summary of the library: mean (S, M, p), covariance (S, M, p, p), present (S, M)."""
+    """Per-cell summary of the library: mean (S, M, p), covariance (S, M, p, p), present (S, M),
+    n_rep (S, M): replicates with every measure finite."""
 
     mean: np.ndarray
     cov: np.ndarray
     present: np.ndarray
+    n_rep: np.ndarray
 
 
 def _cell_stats(x: np.ndarray, shrinkage: float | str, where: xr.DataArray) -> _Stats:
@@ -76,7 +78,8 @@ def _cell_stats(x: np.ndarray, shrinkage: float | str, where: xr.DataArray) -> _
     corr = np.where(off, corr * (1.0 - lam[..., None, None]), 1.0)
     corr = np.clip(corr, -1.0, 1.0)
     cov = corr * sd[..., :, None] * sd[..., None, :]
-    return _Stats(mean=np.where(present[..., None], mean, np.nan), cov=cov, present=present)
+    return _Stats(mean=np.where(present[..., None], mean, np.nan), cov=cov, present=present,
+                  n_rep=finite.all(axis=-1).sum(axis=2))
 
 
 def _schafer_strimmer(xc: np.ndarray, finite: np.ndarray, sd: np.ndarray, corr: np.ndarray,
@@ -134,12 +137,34 @@ class PosteriorPredictiveWarning(UserWarning):
     """The observation is far from every library entry: the posterior ranks poor explanations."""
 
 
+def _observation_cov(cov: np.ndarray, obs_var: np.ndarray, n_subjects: int | None = None,
+                     n_rep: np.ndarray | None = None) -> np.ndarray:
+    """Covariance of the observed change under every cell whose replicate covariance is ``cov``.
+
+    One subject (``n_subjects`` None): ``S + diag(sd**2)``, the subject's own spread plus the
+    measurement error ``sd``. A cohort's mean change over ``n`` subjects, ``sd`` its standard
+    error: ``S (1/n + 1/R) + diag(max(sd**2 - diag(S)/n, 0))``. ``S/n`` is the spread of a cohort
+    mean the model predicts (with the correlations between measures that published standard
+    errors lack), ``S/R`` the uncertainty of the library's cell mean from its ``R`` replicates
+    (Gelman et al. 2013, Bayesian Data Analysis, sec. 3.2); where the published standard error
+    is larger than the model's ``sqrt(diag(S)/n)`` the real cohort was more variable than the
+    virtual one, and the excess is added, so each measure's variance is at least ``sd**2``.
+    """
+    eye = np.eye(obs_var.size)
+    if n_subjects is None:
+        return cov + eye * obs_var
+    diag = np.einsum("...ii->...i", cov)
+    r = np.maximum(np.asarray(n_rep if n_rep is not None else 1, dtype=float), 1.0)
+    scale = 1.0 / n_subjects + 1.0 / r
+    return cov * scale[..., None, None] + eye * np.maximum(obs_var - diag / n_subjects, 0.0)[..., None, :]
+
+
 def _predictive_check(stats: _Stats, y: np.ndarray, obs_var: np.ndarray, sites: list[str],
-                      mags: np.ndarray) -> dict[str, Any]:
+                      mags: np.ndarray, n_subjects: int | None = None) -> dict[str, Any]:
     """How well the best library cell predicts ``y``: its chi-square p-value (Gelman et al. 1996,
     Stat Sinica 6:733, posterior predictive check with the Mahalanobis distance as discrepancy)."""
     from scipy.stats import chi2
-    cov = stats.cov + np.eye(obs_var.size) * obs_var
+    cov = _observation_cov(stats.cov, obs_var, n_subjects, stats.n_rep)
     d2, _ = _whitened(y[None, None, :], np.nan_to_num(stats.mean), cov)
     d2 = np.where(stats.present & np.isfinite(d2), d2, np.inf)
     i, j = np.unravel_index(int(np.argmin(d2)), d2.shape)
@@ -167,8 +192,10 @@ def _normalise_log(logp: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _cell_loglik(stats: _Stats, y: np.ndarray, obs_var: np.ndarray) -> np.ndarray:
-    """Synthetic log-likelihood of observation(s) ``y`` (..., p) in every cell; -inf if absent."""
-    cov = stats.cov + np.eye(obs_var.size) * obs_var
+def _cell_loglik(stats: _Stats, y: np.ndarray, obs_var: np.ndarray,
+                 n_subjects: int | None = None) -> np.ndarray:
+    """Synthetic log-likelihood of observation(s) ``y`` (..., p) in every cell; -inf if absent
+    (covariance: :func:`_observation_cov`)."""
+    cov = _observation_cov(stats.cov, obs_var, n_subjects, stats.n_rep)
     ll = _gauss_loglik(y[..., None, None, :], np.nan_to_num(stats.mean), cov)
     return np.where(stats.present, ll, -np.inf)

@@ -33,7 +33,9 @@ LIBRARY_DIMS = ("site", "magnitude", "replicate", "measure")
 #: Separator of the two sites in a pair label (``"a+b"``).
 PAIR_SEP = "+"
 
-_OBSERVATION_KEYS = ("measures", "description")
+_OBSERVATION_KEYS = ("measures", "description", "n_subjects")
+#: Largest cohort an observation may report (a typo guard, not a physiological limit).
+MAX_SUBJECTS = 100_000
 _MEASURE_KEYS = ("change", "sd")
 
 
@@ -50,21 +52,38 @@ class Observation:
         Where the observation came from (a file name), quoted in error messages.
     description
         Free text (e.g. the study).
+    n_subjects
+        ``None`` (default): the changes are one subject's, ``sd`` their measurement error, and
+        each library cell predicts them with its between-subject covariance ``S``. An integer
+        ``n``: the changes are a cohort's mean over ``n`` subjects (as a study reports them), ``sd``
+        its standard error, and each cell predicts the mean with ``S/n`` plus the uncertainty of
+        the library's own cell mean (see
+        :func:`scenarios.inference.likelihood._observation_cov`). A cohort's ``sd`` may be
+        ``None`` (stored as 0; omitted in TOML): a study that gave no error is then scored with
+        the model's spread of a cohort mean alone.
 
     Raises
     ------
     ConfigError
-        If there are no measures, or a change or sd is not a finite number, or an sd is <= 0.
+        If there are no measures, or a change or sd is not a finite number, or an sd is <= 0, or
+        ``n_subjects`` is not an integer in [1, 100000].
     """
 
     change: Mapping[str, float]
     sd: Mapping[str, float]
     source: str
     description: str
+    n_subjects: int | None
 
     def __init__(self, measures: Mapping[str, tuple[float, float]], *, source: str = "<code>",
-                 description: str = "") -> None:
+                 description: str = "", n_subjects: int | None = None) -> None:
         where = f"observation {source}" if source != "<code>" else "observation"
+        if n_subjects is not None and (isinstance(n_subjects, bool)
+                                       or not isinstance(n_subjects, (int, np.integer))
+                                       or not 1 <= n_subjects <= MAX_SUBJECTS):
+            raise ConfigError(f"{where}: n_subjects = {n_subjects!r} must be an integer in "
+                              f"[1, {MAX_SUBJECTS}] (the cohort whose mean change is observed), "
+                              "or absent for one subject")
         if not isinstance(measures, Mapping) or not measures:
             raise ConfigError(f"{where}: no measures; give at least one [measures.NAME] table "
                               "with 'change' and 'sd'")
@@ -78,6 +97,9 @@ class Observation:
             except (TypeError, ValueError):
                 raise ConfigError(f"{where}: measures.{name} = {pair!r} must be (change, sd)") from None
             change[name] = _number(c, f"{where}: measures.{name}.change")
+            if s is None and n_subjects is not None:
+                sd[name] = 0.0   # no published error: the model's spread of a cohort mean alone
+                continue
             sd[name] = _number(s, f"{where}: measures.{name}.sd")
             if not sd[name] > 0:
                 raise ConfigError(f"{where}: measures.{name}.sd = {s!r} must be > 0 (the standard "
@@ -93,6 +115,7 @@ class Observation:
         object.__setattr__(self, "sd", MappingProxyType(sd))
         object.__setattr__(self, "source", str(source))
         object.__setattr__(self, "description", str(description))
+        object.__setattr__(self, "n_subjects", None if n_subjects is None else int(n_subjects))
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -127,29 +150,35 @@ class Observation:
                 raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} in measures.{name}; "
                                   f"allowed keys are: {', '.join(_MEASURE_KEYS)}")
             for key in _MEASURE_KEYS:
+                if key == "sd" and "n_subjects" in data:
+                    continue   # optional for a cohort's mean (the class's n_subjects)
                 if key not in entry:
                     raise ConfigError(f"{where}: measures.{name}.{key} is missing"
                                       + (" (the standard error of the mean change, > 0)"
                                          if key == "sd" else " (the observed mean change)"))
-            pairs[name] = (entry["change"], entry["sd"])
+            pairs[name] = (entry["change"], entry.get("sd"))
         description = data.get("description", "")
         if not isinstance(description, str):
             raise ConfigError(f"{where}: description = {description!r} must be a string")
-        return cls(pairs, source=source, description=description)
+        return cls(pairs, source=source, description=description, n_subjects=data.get("n_subjects"))
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML layout (inverse of :meth:`from_dict`)."""
         out: dict[str, Any] = {"measures": {m: {"change": self.change[m], "sd": self.sd[m]}
+                                            if self.sd[m] > 0 else {"change": self.change[m]}
                                             for m in self.measures}}
         if self.description:
             out["description"] = self.description
+        if self.n_subjects is not None:
+            out["n_subjects"] = self.n_subjects
         return out
 
-    def with_measure(self, name: str, change: float, sd: float) -> Observation:
+    def with_measure(self, name: str, change: float, sd: float | None) -> Observation:
         """A copy with one more (or a replaced) measure."""
-        pairs = {m: (self.change[m], self.sd[m]) for m in self.measures}
+        pairs = {m: (self.change[m], self.sd[m] or None) for m in self.measures}
         pairs[name] = (change, sd)
-        return Observation(pairs, source=self.source, description=self.description)
+        return Observation(pairs, source=self.source, description=self.description,
+                           n_subjects=self.n_subjects)
 
 
 #: Range of observed sds and |changes| whose squares (and sums of them) stay finite and non-zero.
@@ -170,11 +199,13 @@ def load_observation(path: str | os.PathLike) -> Observation:
     The file has one table per measure::
 
         description = "8 weeks of isometric training, n = 14"   # optional
+        n_subjects = 14  # optional: the changes are this cohort's means (absent: one subject)
         [measures.mvc_pct]
         change = 14.1    # observed mean pre->post change, in the measure's unit
         sd = 3.0         # its standard error (same unit, > 0)
 
-    Whether the measures exist is checked against the library by :func:`infer`.
+    With ``n_subjects`` each cell predicts the cohort mean (its spread shrinks with ``n``);
+    without it, one subject's change (:class:`Observation`). Whether the measures exist is checked against the library by :func:`infer`.
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ import xarray as xr
 
 from scenarios.inference.likelihood import (PREDICTIVE_ALPHA, PosteriorPredictiveWarning, _cell_loglik,
                                             _cell_stats, _gauss_loglik, _logmeanexp, _normalise_log,
-                                            _predictive_check, _Stats)
+                                            _observation_cov, _predictive_check, _Stats)
 from scenarios.inference.observation import CONTROL, PAIR_SEP, Observation, check_library
 from simulator.config import ConfigError
 
@@ -112,6 +112,9 @@ class InferenceResult:
     def summary(self, top: int = 8) -> str:
         """Plain-text table: sites by posterior, their most probable magnitude, top pairs."""
         lines = [f"Site inference from {len(self.measures)} measure(s): {', '.join(self.measures)}"]
+        n = self.observation.n_subjects
+        lines.append(f"Observed: the mean change of a cohort of {n} subject(s)" if n is not None
+                     else "Observed: one subject's change")
         p = self.settings.get("predictive_p")
         if p is not None and p < PREDICTIVE_ALPHA:
             lines.append(f"WARNING: no library entry explains the observation (nearest "
@@ -180,7 +183,8 @@ def posterior_predictive(library: xr.Dataset | xr.DataArray, result: InferenceRe
 
     Under the synthetic likelihood of :func:`infer` an observation from cell (site ``s``,
     magnitude ``m``) is normal with the cell's replicate mean and variance plus the observation's
-    own variance; mixing the cells of ``s`` with the magnitude posterior gives, per measure, the
+    own variance (for a cohort's mean, ``Observation.n_subjects``, the variance of such a mean:
+    :func:`infer`); mixing the cells of ``s`` with the magnitude posterior gives, per measure, the
     predictive mean ``sum_m w_m mu_m`` and variance ``sum_m w_m (var_m + sd**2 + mu_m**2) -
     mean**2`` (Gelman, Meng & Stern 1996, Stat Sinica 6:733).
 
@@ -206,7 +210,8 @@ def posterior_predictive(library: xr.Dataset | xr.DataArray, result: InferenceRe
     i = [str(s) for s in da.site.values].index(site)
     w = np.nan_to_num(result.magnitude_posterior.sel(site=site).values)[:, None]   # (M, 1)
     mu = np.nan_to_num(stats.mean[i])                                               # (M, p)
-    cell_var = np.einsum("mii->mi", stats.cov[i]) + var
+    cell_var = np.einsum("mii->mi", _observation_cov(stats.cov[i], var, result.observation.n_subjects,
+                                                     stats.n_rep[i]))
     mean = (w * mu).sum(0)
     sd = np.sqrt(np.maximum((w * (cell_var + mu ** 2)).sum(0) - mean ** 2, 0.0))
     coords = {"measure": list(result.measures)}
@@ -250,7 +255,10 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     measures over replicates give a mean ``mu`` and a covariance ``S`` (shrunk toward its
     diagonal); the synthetic likelihood of the observation ``y`` is the normal density
     ``N(y; mu, S + diag(sd**2))`` (Wood 2010, Nature 466:1102; Price et al. 2018, J Comput Graph
-    Stat 27:1). The prior is uniform over the sites (``control`` included when present) and
+    Stat 27:1). When the observation is a cohort's mean change (``observation.n_subjects = n``,
+    ``sd`` its standard error) the covariance is that of a mean of ``n`` subjects,
+    ``S (1/n + 1/R) + diag(max(sd**2 - diag(S)/n, 0))`` with ``R`` the cell's replicates:
+    a published cohort of 14 is then scored as the mean of 14 virtual subjects, not as one. The prior is uniform over the sites (``control`` included when present) and
     uniform over each site's magnitude grid, so a site's evidence is the mean likelihood over its
     magnitudes. The posterior itself is deterministic; ``n_bootstrap`` resamples the library's
     replicates to show how much it depends on which virtual subjects were simulated.
@@ -302,14 +310,15 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     stats = _cell_stats(da.values, shrinkage, da)
     sites = [str(s) for s in da.site.values]
     mags = da.magnitude.values
-    ll = _cell_loglik(stats, y, var)                                   # (S, M)
+    n_obs = observation.n_subjects
+    ll = _cell_loglik(stats, y, var, n_obs)                            # (S, M)
     log_ev = _logmeanexp(ll, axis=1)                                   # (S,)
     if not np.any(np.isfinite(log_ev)):
         raise ConfigError("the observation is so far from every library entry that every likelihood "
                           "underflows to zero (no posterior can be computed); check the measures' "
                           "units and that each sd is the standard error of the change")
     site_post = _normalise_log(log_ev)
-    check = _predictive_check(stats, y, var, sites, mags)
+    check = _predictive_check(stats, y, var, sites, mags, n_obs)
     if check["predictive_p"] < PREDICTIVE_ALPHA:
         warnings.warn(PosteriorPredictiveWarning(
             f"the observation is far from every library entry (nearest: {check['predictive_nearest']}, "
@@ -332,16 +341,16 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
                                     if isinstance(v, (str, int, float))}},
     )
     if n_bootstrap:
-        result["site_posterior_interval"] = _bootstrap(da, y, var, shrinkage, n_bootstrap, seed)
+        result["site_posterior_interval"] = _bootstrap(da, y, var, shrinkage, n_bootstrap, seed, n_obs)
         result["settings"].update(n_bootstrap=n_bootstrap, seed=int(seed))
     neural = [i for i, s in enumerate(sites) if s != CONTROL]
     if pairs and len(neural) >= 2:
-        result.update(_pairs(stats, y, var, sites, mags, neural, log_ev, pair_prior))
+        result.update(_pairs(stats, y, var, sites, mags, neural, log_ev, pair_prior, n_obs))
     return InferenceResult(**result)
 
 
 def _bootstrap(da: xr.DataArray, y: np.ndarray, var: np.ndarray, shrinkage: float | str,
-               n: int, seed: int) -> xr.DataArray:
+               n: int, seed: int, n_obs: int | None) -> xr.DataArray:
     """5th and 95th percentiles of the site posterior over bootstrap resamples of the replicates."""
     rng = np.random.default_rng(seed)
     x = da.values
@@ -350,7 +359,7 @@ def _bootstrap(da: xr.DataArray, y: np.ndarray, var: np.ndarray, shrinkage: floa
         idx = rng.integers(x.shape[2], size=x.shape[:3])
         xb = np.take_along_axis(x, idx[..., None], axis=2)
         stats = _cell_stats(xb, shrinkage, da)
-        posts[b] = _normalise_log(_logmeanexp(_cell_loglik(stats, y, var), axis=1))
+        posts[b] = _normalise_log(_logmeanexp(_cell_loglik(stats, y, var, n_obs), axis=1))
     q = np.percentile(posts, [5.0, 95.0], axis=0).T
     return xr.DataArray(q, dims=("site", "bound"), coords={"site": da.site.values, "bound": ["p05", "p95"]},
                         name="site_posterior_interval",
@@ -359,7 +368,7 @@ def _bootstrap(da: xr.DataArray, y: np.ndarray, var: np.ndarray, shrinkage: floa
 
 
 def _pairs(stats: _Stats, y: np.ndarray, var: np.ndarray, sites: list[str], mags: np.ndarray,
-           neural: list[int], log_ev: np.ndarray, pair_prior: float) -> dict[str, Any]:
+           neural: list[int], log_ev: np.ndarray, pair_prior: float, n_obs: int | None) -> dict[str, Any]:
     combos = list(itertools.combinations(neural, 2))
     a = np.array([i for i, _ in combos])
     b = np.array([j for _, j in combos])
@@ -372,7 +381,8 @@ def _pairs(stats: _Stats, y: np.ndarray, var: np.ndarray, sites: list[str], mags
     pm = mean[a][:, :, None, :] + mean[b][:, None, :, :] - baseline
     pc = stats.cov[a][:, :, None] + stats.cov[b][:, None, :]
     present = stats.present[a][:, :, None] & stats.present[b][:, None, :]
-    pll = _gauss_loglik(y, pm, pc + np.eye(y.size) * var)
+    n_rep = np.minimum(stats.n_rep[a][:, :, None], stats.n_rep[b][:, None, :])
+    pll = _gauss_loglik(y, pm, _observation_cov(pc, var, n_obs, n_rep))
     pll = np.where(present, pll, -np.inf)
     pair_ev = _logmeanexp(pll, axis=(1, 2))
     labels = [f"{sites[i]}{PAIR_SEP}{sites[j]}" for i, j in combos]

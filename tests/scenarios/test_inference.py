@@ -391,7 +391,7 @@ def test_site_table_orders_sites_and_gives_their_magnitudes(lib):
     assert [r[0] for r in rows][0] == "monoaminergic" and rows[0][2] == MAGNITUDES[2]
     assert [r[1] for r in rows] == sorted(res.site_posterior.values, reverse=True)
     assert np.isnan(dict((r[0], r[2]) for r in rows)["control"])
-    assert res.summary().splitlines()[3].split()[0] == rows[0][0]  # summary.txt lists the same order
+    assert res.summary().splitlines()[4].split()[0] == rows[0][0]  # summary.txt lists the same order
 
 
 def test_bootstrap_interval_brackets_the_posterior(lib):

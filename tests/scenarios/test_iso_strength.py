@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import pytest
 
@@ -131,3 +132,18 @@ def test_usable_measures_ignore_cells_that_were_not_simulated():
     assert usable_measures(lib) == ["mvc", "sici"]
     lib["change"][2, 0, 1, 1] = np.nan  # one replicate of a simulated cell lacks SICI
     assert usable_measures(lib) == ["mvc"]
+
+
+def test_fit_scale_finds_the_common_scale_of_a_two_site_design():
+    """One number fitted for a design whose sites and proportions are stated beforehand."""
+    from scenarios.iso_strength import MAX_SCALE, fit_scale
+    base = SimulationConfig()
+    got = fit_scale(base, {"corticoreticular": 0.8, "monoaminergic": 0.1}, 18.5,
+                    mvc_change=lambda k: 30.0 * (1 - math.exp(-k)))      # saturating, root 0.9163
+    assert got.reachable and got.site == "corticoreticular+monoaminergic"
+    assert abs(30.0 * (1 - math.exp(-got.dose)) - 18.5) <= 0.5
+    assert got.evaluations <= 8
+    weak = fit_scale(base, {"ia_interneuron": 0.5}, 10.0, mvc_change=lambda k: 0.5 * k)
+    assert not weak.reachable and math.isnan(weak.dose) and weak.achieved_pct <= 0.5 * MAX_SCALE
+    with pytest.raises(ConfigError, match="direction"):
+        fit_scale(base, {"spinal_cord": 1.0}, 10.0, mvc_change=lambda k: k)
