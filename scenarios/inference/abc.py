@@ -127,8 +127,10 @@ def abc_site_posterior(library: xr.Dataset | xr.DataArray, observation: Observat
 
     One pyabc model per library site (``control`` included), uniform prior over the sites; its
     parameter ``dose`` has a uniform prior over the doses simulated for it (a site simulated
-    at one dose has no parameter). Each model draws from :class:`LibraryEmulator` and adds
-    Gaussian noise of the observation's standard error, so the generative model matches the one
+    at one dose has no parameter). Each model draws from :class:`LibraryEmulator` (one subject,
+    or for an observation of a cohort's means, ``n_subjects``, the mean of that many subjects
+    drawn with replacement) and adds Gaussian noise of the observation's standard error, so the
+    generative model matches the one
     the Gaussian synthetic likelihood assumes except for the Gaussian shape. Distance: Euclidean
     on the changes divided by the library's between-subject SD. The tolerance follows pyabc's
     default median schedule (each generation accepts the closer half of the previous one's
@@ -182,12 +184,14 @@ def abc_site_posterior(library: xr.Dataset | xr.DataArray, observation: Observat
         raise ConfigError("the library has a measure without between-subject spread; the ABC "
                           "distance cannot be scaled")
     noise = np.sqrt(var)
+    # a cohort's mean change (observation.n_subjects): each simulation is a random cohort's mean
+    n_cohort = getattr(observation, "n_subjects", None) or 1
     rng = np.random.default_rng(seed)
     models, priors = [], []
     for site in emu.sites:
         doses = emu.doses(site)
         def model(par: Mapping[str, float], site: str = site) -> dict[str, np.ndarray]:
-            return {"y": emu.sample(site, par.get("dose"), rng, noise)}
+            return {"y": emu.sample(site, par.get("dose"), rng, noise, n_cohort)}
         models.append(pyabc.FunctionModel(model, name=site))
         priors.append(pyabc.Distribution(dose=pyabc.RV("uniform", doses[0], doses[-1] - doses[0]))
                       if doses.size > 1 else pyabc.Distribution())

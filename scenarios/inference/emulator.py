@@ -115,8 +115,9 @@ class LibraryEmulator:
         return (1.0 - w) * x[j, subject] + w * x[j + 1, subject]
 
     def sample(self, site: str, dose: float | None, rng: np.random.Generator,
-               noise_sd: np.ndarray | None = None) -> np.ndarray:
-        """One draw: a random virtual subject at ``dose``, plus Gaussian measurement noise.
+               noise_sd: np.ndarray | None = None, n_subjects: int = 1) -> np.ndarray:
+        """One draw: a random virtual subject (or the mean of a random cohort) at ``dose``, plus
+        Gaussian measurement noise.
 
         Parameters
         ----------
@@ -127,13 +128,17 @@ class LibraryEmulator:
         noise_sd
             ``(measure,)`` SD of the observation's measurement noise (each measure's unit);
             ``None`` for none.
+        n_subjects
+            Cohort size: the mean of this many subjects drawn with replacement (the library may
+            hold fewer subjects than a published cohort).
 
         Returns
         -------
         numpy.ndarray
             ``(measure,)`` simulated changes.
         """
-        y = self.interpolate(site, dose, int(rng.integers(self.n_subjects(site))))
+        picks = rng.integers(self.n_subjects(site), size=n_subjects)
+        y = np.mean([self.interpolate(site, dose, int(r)) for r in picks], axis=0)
         if noise_sd is not None:
             y = y + rng.normal(size=y.shape) * noise_sd
         return y

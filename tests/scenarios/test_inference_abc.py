@@ -91,6 +91,9 @@ def test_emulator_never_draws_a_left_out_subject():
     # measurement noise is added on top of the subject
     noisy = np.array([emu.sample("control", None, rng, noise_sd=np.array([1.0, 1.0])) for _ in range(400)])
     assert 0.8 < noisy[:, 0].std() < 1.3
+    # a cohort's mean: two subjects drawn with replacement from {0, 2}
+    means = {round(float(emu.sample("control", None, rng, n_subjects=2)[0]), 9) for _ in range(200)}
+    assert means == {0.5, 0.7, 0.9}
     with pytest.raises(ConfigError, match="no virtual subject"):
         LibraryEmulator(toy_library(), keep=np.array([False, False, True]))   # subject 2 incomplete
 
@@ -140,6 +143,15 @@ def test_abc_puts_most_mass_on_the_true_site_and_agrees_with_the_gaussian(pyabc,
         assert 0.6 < dose <= 0.8
     else:
         assert np.isnan(dose)
+
+
+def test_abc_infers_a_cohort_mean(pyabc, lib):
+    ds, mean = lib
+    # a 10-subject cohort's mean at the smallest dose, no published error (sd 0)
+    obs = Observation({m: (float(v), None) for m, v in zip(MEASURES, mean[2, 0])}, n_subjects=10)
+    post = abc_site_posterior(ds, obs, seed=2, **FAST)
+    assert str(post.idxmax("site").item()) == infer(ds, obs, pairs=False).map_site == "monoaminergic"
+    assert float(post.sel(site="monoaminergic")) > 0.7
 
 
 def test_abc_cannot_separate_twin_sites(pyabc, lib):
