@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import warnings
 from io import StringIO
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ import scipy.io
 
 from simulator import measures
 from simulator.emg import EmgConfig, synthesize
-from simulator.io import (MIN_DISCHARGES_OPENHDEMG, export_demuse, export_openhdemg,
+from simulator.io import (MIN_DISCHARGES_OPENHDEMG, export_openhdemg,
                           openhdemg_unit_ids, read_demuse_mat, write_recording)
 from simulator.testing import synthetic_activity
 

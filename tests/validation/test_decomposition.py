@@ -1,6 +1,5 @@
 """Convolutive FastICA decomposition recovers the units of synthetic recordings."""
 
-import warnings
 
 import numpy as np
 import pytest
