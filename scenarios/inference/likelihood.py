@@ -109,7 +109,7 @@ def _gauss_loglik(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarra
     The covariance is first scaled to a correlation matrix, so the result does not depend on the
     measures' units even numerically, then eigen-decomposed with eigenvalues floored at 1e-12, so
     a pairwise-estimated covariance that is not quite positive definite still scores. The
-    diagonal must be positive (the observation variance is always added).
+    diagonal must be positive (:func:`_observation_cov` sees to it).
     """
     d2, logdet = _whitened(y, mean, cov)
     p = mean.shape[-1]
@@ -156,7 +156,11 @@ def _observation_cov(cov: np.ndarray, obs_var: np.ndarray, n_subjects: int | Non
     diag = np.einsum("...ii->...i", cov)
     r = np.maximum(np.asarray(n_rep if n_rep is not None else 1, dtype=float), 1.0)
     scale = 1.0 / n_subjects + 1.0 / r
-    return cov * scale[..., None, None] + eye * np.maximum(obs_var - diag / n_subjects, 0.0)[..., None, :]
+    extra = np.maximum(obs_var - diag / n_subjects, 0.0)
+    # a cell without spread (absent cells: all zeros) and no published error would leave a zero
+    # variance, which the whitening divides by; absent cells are masked afterwards anyway
+    extra = np.where(diag > 0, extra, np.maximum(extra, 1e-30))
+    return cov * scale[..., None, None] + eye * extra[..., None, :]
 
 
 def _predictive_check(stats: _Stats, y: np.ndarray, obs_var: np.ndarray, sites: list[str],

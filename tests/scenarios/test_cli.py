@@ -64,15 +64,26 @@ def test_evoked_experiment_cli(tmp_path, capsys):
     assert "cmep.intensity_pct = 150" in capsys.readouterr().err and not (tmp_path / "p").exists()
 
 
-def test_infer_cli_on_the_shipped_atlas(tmp_path, capsys):
+def _startle_observation(path):
+    """A cohort of 10 whose MVC and startle changed as the shipped library's reticulospinal
+    motoneuron cell at +30 % predicts (startle is that site's private measure)."""
+    from scenarios.training import LIBRARY
+    from simulator.io import load_netcdf
+    cell = load_netcdf(LIBRARY / "reference_library.nc").change.sel(site="reticulospinal_motoneuron", magnitude=0.3)
+    mean = cell.mean("replicate")
+    path.write_text("n_subjects = 10\n" + "".join(
+        f"[measures.{m}]\nchange = {float(mean.sel(measure=m)):.4g}\n" for m in ("mvc", "startle")))
+
+
+def test_infer_cli_on_the_shipped_library(tmp_path, capsys):
     from scenarios.training import LIBRARY
     obs = tmp_path / "obs.toml"
-    obs.write_text("[measures.mvc]\nchange = 3.7\nsd = 1.0\n[measures.startle]\nchange = 60.0\nsd = 10.0\n")
+    _startle_observation(obs)
     out = tmp_path / "inf"
-    assert main(["infer", "--library", str(LIBRARY / "reference_atlas.nc"), "--observed", str(obs),
+    assert main(["infer", "--library", str(LIBRARY / "reference_library.nc"), "--observed", str(obs),
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "reticulospinal_motoneuron" in text.split("\n")[3]  # MAP site: startle is its private measure
+    assert "reticulospinal_motoneuron" in text.split("\n")[4]  # MAP site: startle is its private measure
     for name in ("posterior.nc", "summary.txt", "posterior.png", "information_gain.png", "report.html"):
         assert (out / name).is_file()
     _check_infer_report(out)
@@ -81,7 +92,7 @@ def test_infer_cli_on_the_shipped_atlas(tmp_path, capsys):
         dom, log = render(out / "report.html", tmp_path)
         assert 'data-images-loaded="2/2"' in dom, log[-2000:]
     obs.write_text("[measures.grip]\nchange = 1.0\nsd = 1.0\n")
-    assert main(["infer", "--library", str(LIBRARY / "reference_atlas.nc"), "--observed", str(obs),
+    assert main(["infer", "--library", str(LIBRARY / "reference_library.nc"), "--observed", str(obs),
                  "--out", str(tmp_path / "bad")]) == 2
     assert "grip" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 

@@ -233,7 +233,7 @@ def test_score_refuses_a_recording_as_decomposition(tmp_path, inputs):
 
 def test_infer_extreme_and_binary_observations(tmp_path):
     from scenarios.training import LIBRARY
-    lib = LIBRARY / "reference_atlas.nc"
+    lib = LIBRARY / "reference_library.nc"
     obs = tmp_path / "obs.toml"
     obs.write_text("[measures.mvc]\nchange = 1e308\nsd = 1e-308\n")
     assert_one_line_error(*run(["infer", "--library", lib, "--observed", obs, "--out", tmp_path / "o"])[::2],
@@ -295,7 +295,7 @@ def test_fuzz_inputs_exit_2_one_line_nothing_written(tmp_path_factory, inputs, d
             "decompose": ["decompose", "--recording", bad],
             "score-rec": ["score", "--recording", bad, "--decomposition", inputs["recording"]],
             "score-dec": ["score", "--recording", inputs["recording"], "--decomposition", bad],
-            "infer": ["infer", "--library", LIBRARY / "reference_atlas.nc", "--observed", bad]}[command]
+            "infer": ["infer", "--library", LIBRARY / "reference_library.nc", "--observed", bad]}[command]
     status, _, err = run([*argv, "--out", d / "o"])
     assert_one_line_error(status, err)
     assert files_under(d) == [bad.name]

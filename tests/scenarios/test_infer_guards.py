@@ -15,7 +15,7 @@ from simulator.io import load_netcdf
 
 @pytest.fixture(scope="module")
 def atlas():
-    return load_netcdf(LIBRARY / "reference_atlas.nc")
+    return load_netcdf(LIBRARY / "reference_library.nc")
 
 
 @pytest.mark.parametrize("change, sd, message", [
@@ -39,7 +39,9 @@ def test_far_observation_warns_and_says_so_in_the_summary(atlas):
 def test_plausible_observation_does_not_warn(atlas):
     with warnings.catch_warnings():
         warnings.simplefilter("error", I.PosteriorPredictiveWarning)
-        res = I.infer(atlas, I.Observation({"mvc": (3.7, 1.0), "startle": (60.0, 10.0)}))
+        cell = atlas.change.sel(site="reticulospinal_motoneuron", magnitude=0.3).mean("replicate")
+        res = I.infer(atlas, I.Observation({m: (float(cell.sel(measure=m)), None) for m in ("mvc", "startle")},
+                                           n_subjects=10))
     assert res.settings["predictive_p"] > 0.05
     assert "WARNING" not in res.summary()
 

@@ -157,3 +157,13 @@ def test_a_cohort_without_published_errors_is_scored_with_the_model_spread(lib, 
     f.write_text('[measures.mvc]\nchange = 14.1\n')
     with pytest.raises(ConfigError, match="sd is missing"):
         load_observation(f)
+
+
+def test_cohort_without_errors_scores_a_library_with_absent_cells(lib):
+    """The control is simulated at one dose only: its absent cells have no spread at all, and a
+    cohort observation without published errors must still score (no zero variance)."""
+    two = xr.concat([lib, lib.assign_coords(magnitude=[0.6])], "magnitude")
+    two["change"].loc[dict(site="control", magnitude=0.6)] = np.nan
+    y = cohort_mean(lib, "monoaminergic", 10, 2)
+    res = infer(two, Observation({m: (float(v), None) for m, v in zip(MEASURES, y)}, n_subjects=10))
+    assert np.isfinite(res.site_posterior.values).all() and res.map_site == "monoaminergic"
