@@ -226,7 +226,7 @@ def _add_designs(p: argparse.ArgumentParser) -> None:
 
 
 @register("designs", "Run every published training design at its stated n with the full battery; "
-          "table of published outcomes vs simulated 95 % CI (fitted or predicted)", _add_designs)
+          "table of published outcomes vs simulated 95 %% CI (fitted or predicted)", _add_designs)
 def run_designs_command(args: argparse.Namespace) -> int:
     """``mnpool designs [NAME ...] --out DIR``: one folder per scenario and ``designs.md`` (the
     README's table of published designs)."""
