@@ -217,13 +217,7 @@ def fit_scale(base: SimulationConfig, direction: Mapping[str, float], target_pct
         calls += 1
         return float(mvc_change(k))
 
-    end = MAX_SCALE
-    for _ in range(40):  # the largest scale the model supports (as _supported_end)
-        try:
-            apply_adaptation(base, {s: end * v for s, v in direction.items()})
-            break
-        except ConfigError:
-            end *= 0.9
+    end = _supported_end(base, direction, MAX_SCALE)
     label = "+".join(direction)
     at_end = change(end)
     if math.copysign(1.0, target_pct) * at_end < abs(target_pct):
@@ -232,13 +226,15 @@ def fit_scale(base: SimulationConfig, direction: Mapping[str, float], target_pct
     return IsoDose(label, float(target_pct), k, got, True, calls)
 
 
-def _supported_end(base: SimulationConfig, site: str, end: float) -> float:
+def _supported_end(base: SimulationConfig, site: str | Mapping[str, float], end: float) -> float:
     """The largest change towards ``end`` that the model supports (a parameter such as
     ``motoneuron.leak_scale`` leaves its allowed range before the site's change reaches
-    ``MIN_CHANGE``): shrink by 10 % steps until :func:`apply_adaptation` accepts it."""
+    ``MIN_CHANGE``): shrink by 10 % steps until :func:`apply_adaptation` accepts it. ``site`` may
+    be a direction ``{site: change}``; ``end`` is then the scale applied to it."""
+    direction = {site: 1.0} if isinstance(site, str) else dict(site)
     for _ in range(40):
         try:
-            apply_adaptation(base, {site: end})
+            apply_adaptation(base, {s: end * v for s, v in direction.items()})
             return end
         except ConfigError:
             end *= 0.9

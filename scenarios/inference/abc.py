@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from scenarios.inference.design import _sd_vector, observation_folds
+from scenarios.inference.design import fold_setup
 from scenarios.inference.emulator import LibraryEmulator
 from scenarios.inference.likelihood import PosteriorPredictiveWarning
-from scenarios.inference.observation import CONTROL, Observation, check_library, replicate_sd
-from scenarios.inference.posterior import _check_shrinkage, _prepare, infer
+from scenarios.inference.observation import CONTROL, Observation, replicate_sd
+from scenarios.inference.posterior import _prepare, infer
 from simulator.config import ConfigError
 
 __all__ = ["INSTALL_HINT", "MissingExtraError", "LibraryEmulator", "abc_site_posterior",
@@ -335,11 +335,7 @@ def abc_confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequen
     """
     require_pyabc()
     max_per_cell = _check_int(max_per_cell, "max_per_cell", 1, 1000)
-    shrinkage = _check_shrinkage(shrinkage)
-    da = check_library(library, measures)
-    folds = observation_folds(da, None)
-    used = [str(m) for m in da.measure.values]
-    obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
+    shrinkage, da, folds, used, obs_sd = fold_setup(library, measures, None, observation_sd, shrinkage)
     rng = np.random.default_rng(seed)
     picks = _pick_observations(da, max_per_cell, rng)
     sites = [str(s) for s in da.site.values]

@@ -93,6 +93,19 @@ def observation_folds(da: xr.DataArray, held_out: xr.Dataset | xr.DataArray | No
     return [(keep, hx[:, :, r, :]) for r in range(hx.shape[2])]
 
 
+def fold_setup(library: xr.Dataset | xr.DataArray, measures: Sequence[str] | None,
+               held_out: xr.Dataset | xr.DataArray | None, observation_sd: Mapping[str, float] | None,
+               shrinkage: float | str) -> tuple[float | str, xr.DataArray, list, list[str], np.ndarray]:
+    """The checked inputs every left-out/held-out evaluation starts from: shrinkage, the library
+    restricted to ``measures``, its :func:`observation_folds`, the measure names and the
+    observation noise SD per measure (default: the between-replicate SD)."""
+    shrinkage = _check_shrinkage(shrinkage)
+    da = check_library(library, measures)
+    folds = observation_folds(da, held_out)
+    used = [str(m) for m in da.measure.values]
+    return shrinkage, da, folds, used, _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
+
+
 def fold_stats(da: xr.DataArray, folds: list[tuple[np.ndarray, np.ndarray]], shrinkage: float | str
                ) -> Iterator[tuple[_Stats, np.ndarray]]:
     """The library statistics of every fold of :func:`observation_folds` and its observations,
@@ -169,11 +182,7 @@ def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[s
         On an invalid library or measure, too few replicates, an invalid noise SD or a held-out
         library that does not fit the library.
     """
-    shrinkage = _check_shrinkage(shrinkage)
-    da = check_library(library, measures)
-    folds = observation_folds(da, held_out)
-    used = [str(m) for m in da.measure.values]
-    obs_sd = _sd_vector(observation_sd, replicate_sd(da), used, "observation_sd")
+    shrinkage, da, folds, used, obs_sd = fold_setup(library, measures, held_out, observation_sd, shrinkage)
     rng = np.random.default_rng(seed)
     sites = [str(s) for s in da.site.values]
     n_sites = len(sites)
