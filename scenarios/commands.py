@@ -305,7 +305,14 @@ def _add_infer(p: argparse.ArgumentParser) -> None:
                    help="observed changes: [measures.NAME] change = x, sd = s")
     add_out(p)
     p.add_argument("--no-pairs", action="store_true", help="single sites only")
+    _add_allow_other_model(p)
     p.add_argument("--seed", type=int, default=0)
+
+
+def _add_allow_other_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-other-model", action="store_true", help=(
+        "use a library simulated by another model (its model_fingerprint differs from this "
+        "mnpool's); refused by default"))
 
 
 @register("infer", "Posterior probability of each site (and pair of sites) given observed pre-post changes, "
@@ -318,7 +325,8 @@ def run_infer(args: argparse.Namespace) -> int:
     from simulator.io import load_netcdf
     out = prepare_out(args)
     with staged_output(out, command="infer", overwrite=args.overwrite) as staging:
-        I.run_inference(args.library, args.observed, staging, pairs=not args.no_pairs, seed=args.seed)
+        I.run_inference(args.library, args.observed, staging, pairs=not args.no_pairs, seed=args.seed,
+                        allow_other_model=args.allow_other_model)
         summary = (staging / "summary.txt").read_text()
         inference_report(staging, load_netcdf(staging / "posterior.nc"), command="mnpool infer",
                          config={"library": str(Path(args.library).absolute()),
@@ -353,6 +361,7 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
         "methods on the same left-out subjects, minutes"))
     p.add_argument("--abc-per-cell", type=_positive_int, default=2, metavar="N",
                    help="left-out subjects per (site, dose) cell of the ABC cross-check (default 2)")
+    _add_allow_other_model(p)
     add_out(p)
     p.add_argument("--seed", type=int, default=0)
 
@@ -379,7 +388,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     out = prepare_out(args)
     with staged_output(out, command="calibrate", overwrite=args.overwrite) as staging:
         I.run_calibration(args.library, staging, held_out_path=args.held_out, measures=args.measures,
-                          sizes=args.sizes, seed=args.seed, abc=args.abc, abc_per_cell=args.abc_per_cell)
+                          sizes=args.sizes, seed=args.seed, abc=args.abc, abc_per_cell=args.abc_per_cell,
+                          allow_other_model=args.allow_other_model)
         summary = (staging / "calibration.txt").read_text()
     print(summary + f"mnpool calibrate: wrote {out}")
     return 0

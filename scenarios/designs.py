@@ -223,6 +223,12 @@ def run_designs(out: str | os.PathLike, names: Sequence[str] | None = None, *, n
         scenarios = {k: dataclasses.replace(s, cohort=s.cohort.replace(n_subjects=n_subjects))
                      for k, s in scenarios.items()}
     out = Path(out)
+    library = None
+    if REFERENCE_LIBRARY.is_file():   # checked before the sessions: a stale library is refused now
+        from scenarios.inference import check_library_model
+        from simulator.io import load_netcdf
+        library = load_netcdf(REFERENCE_LIBRARY)
+        check_library_model(library, f"the shipped reference library {REFERENCE_LIBRARY}")
     tasks = {name: T.training_tasks(s) for name, s in scenarios.items()}
     unique = list({t.id: t for ts in tasks.values() for t in ts}.values())
     failures, _ = run_tasks(unique, T.FUNCTION, out, scheduler=scheduler, workers=workers, progress=progress,
@@ -235,10 +241,6 @@ def run_designs(out: str | os.PathLike, names: Sequence[str] | None = None, *, n
         (out / name).mkdir(exist_ok=True)
         T.write_training(s, sig, out / name)
         results[name] = (s, sig)
-    library = None
-    if REFERENCE_LIBRARY.is_file():
-        from simulator.io import load_netcdf
-        library = load_netcdf(REFERENCE_LIBRARY)
     with atomic_path(out / "designs.md", suffix=".md") as tmp:
         Path(tmp).write_text(designs_markdown(results, library))
     return results

@@ -39,12 +39,12 @@ from scenarios.inference.emulator import LibraryEmulator
 from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
 from scenarios.inference.likelihood import PREDICTIVE_ALPHA, PosteriorPredictiveWarning
 from scenarios.inference.observation import (CONTROL, LIBRARY_DIMS, PAIR_SEP, Observation, check_library,
-                                             load_observation, replicate_sd)
+                                             check_library_model, load_observation, replicate_sd)
 from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive, site_table
 from scenarios.inference.report import calibration_summary, run_calibration, run_inference
 
 __all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "InferenceResult", "load_observation",
-           "check_library", "replicate_sd", "infer", "confusion_matrix",
+           "check_library", "check_library_model", "replicate_sd", "infer", "confusion_matrix",
            "expected_information_gain", "plot_posterior", "plot_confusion",
            "plot_information_gain", "run_inference", "PREDICTIVE_ALPHA", "PosteriorPredictiveWarning",
            "posterior_predictive", "site_table", "dose_coverage", "cohort_power", "pair_recovery", "plot_power",

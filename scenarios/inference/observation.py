@@ -23,7 +23,7 @@ from simulator.config import ConfigError, load_toml
 from simulator.sites import SITES
 
 __all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "load_observation", "check_library",
-           "replicate_sd"]
+           "check_library_model", "replicate_sd"]
 
 
 #: Site label of the library's no-adaptation condition (optional).
@@ -227,6 +227,47 @@ def load_observation(path: str | os.PathLike) -> Observation:
     if not p.is_file():
         raise ConfigError(f"observation file {str(p)!r} does not exist")
     return Observation.from_dict(load_toml(p), source=repr(str(p)))
+
+
+def check_library_model(library: xr.Dataset, source: str = "the library", *,
+                        allow_other_model: bool = False) -> None:
+    """Refuse a library simulated by another body than this mnpool's.
+
+    A library's changes describe the model that simulated them: after a re-fit of the defaults
+    or a change of the equations they no longer describe this one, and a posterior computed
+    from them is about another body. Libraries written by ``mnpool atlas`` record
+    ``attrs["model_fingerprint"]`` (:func:`simulator.simulation.model_fingerprint`) and
+    ``attrs["build_command"]``; a library without a fingerprint (built by hand) is accepted.
+
+    Parameters
+    ----------
+    library
+        The library Dataset.
+    source
+        How to name it in the message (e.g. its path).
+    allow_other_model
+        Accept a fingerprint that differs (``mnpool infer --allow-other-model``), e.g. to compare
+        an old library with a new one on purpose.
+
+    Raises
+    ------
+    ConfigError
+        The fingerprints differ and ``allow_other_model`` is false; the message gives both
+        fingerprints and versions and the command that rebuilds the library.
+    """
+    from simulator import __version__
+    from simulator.simulation import model_fingerprint
+    built = library.attrs.get("model_fingerprint") if isinstance(library, xr.Dataset) else None
+    if built is None or allow_other_model:
+        return
+    current = model_fingerprint()
+    if str(built) != current:
+        command = library.attrs.get("build_command", "the 'mnpool atlas' command that built it")
+        raise ConfigError(
+            f"{source} was simulated by another model (fingerprint {built}, mnpool "
+            f"{library.attrs.get('mnpool_version', '?')}) than this mnpool's ({current}, {__version__}): "
+            f"its changes do not describe this body; rebuild it ({command}) or pass "
+            "--allow-other-model (allow_other_model=True) to use it anyway")
 
 
 def check_library(library: xr.Dataset | xr.DataArray,

@@ -18,7 +18,7 @@ from scenarios.inference.abc import (_check_int, abc_confusion_matrix, abc_summa
 from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
-from scenarios.inference.observation import load_observation
+from scenarios.inference.observation import check_library_model, load_observation
 from scenarios.inference.posterior import infer, posterior_predictive
 from simulator.config import ConfigError
 
@@ -27,7 +27,7 @@ __all__ = ["run_inference", "run_calibration", "calibration_summary"]
 
 def run_inference(library_path: str | os.PathLike, observation_path: str | os.PathLike,
                   out_dir: str | os.PathLike, *, pairs: bool = True, seed: int = 0,
-                  n_samples: int = 400) -> Path:
+                  n_samples: int = 400, allow_other_model: bool = False) -> Path:
     """Infer the site of adaptation from files and write the results (``mnpool infer``).
 
     Loads the library (NetCDF written by :func:`simulator.io.save_netcdf`) and the observation
@@ -51,6 +51,8 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
         Seed of the information-gain Monte Carlo.
     n_samples
         Monte Carlo draws per candidate measure.
+    allow_other_model
+        Accept a library simulated by another model (:func:`check_library_model`).
 
     Returns
     -------
@@ -60,13 +62,15 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
     Raises
     ------
     ConfigError
-        On a missing or unreadable library, or any invalid input; nothing is written then.
+        On a missing or unreadable library, one simulated by another model, or any invalid
+        input; nothing is written then.
     """
     from simulator.io import atomic_path, save_netcdf
     from simulator.loading import read_netcdf
     from simulator.plotting import save_figure
     lib_path = Path(library_path)
     library = read_netcdf(lib_path, what="reference library")
+    check_library_model(library, f"reference library {lib_path}", allow_other_model=allow_other_model)
     observation = load_observation(observation_path)
     result = infer(library, observation, pairs=pairs)
     eig = expected_information_gain(library, observation, n_samples=n_samples, seed=seed)
@@ -144,7 +148,8 @@ def calibration_summary(ds: xr.Dataset) -> str:
 def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                     held_out_path: str | os.PathLike | None = None,
                     measures: Sequence[str] | None = None, sizes: Sequence[int] = (5, 10, 20, 40, 80),
-                    n_draws: int = 200, seed: int = 0, abc: bool = False, abc_per_cell: int = 2) -> Path:
+                    n_draws: int = 200, seed: int = 0, abc: bool = False, abc_per_cell: int = 2,
+                    allow_other_model: bool = False) -> Path:
     """How far the library's inference can be trusted (``mnpool calibrate``).
 
     Computes the leave-one-replicate-out :func:`confusion_matrix`, the same on the held-out
@@ -175,6 +180,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         Run the ABC-SMC cross-check (needs ``pip install 'mnpool[abc]'``; minutes).
     abc_per_cell
         Left-out subjects per (site, dose) cell of the cross-check.
+    allow_other_model
+        Accept libraries simulated by another model (:func:`check_library_model`).
 
     Returns
     -------
@@ -184,8 +191,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     Raises
     ------
     ConfigError
-        On a missing or unreadable library, fewer than 3 subjects, a held-out library that does
-        not fit it, pyabc missing with ``abc``, or any invalid input; nothing is written then.
+        On a missing or unreadable library, one simulated by another model, fewer than 3
+        subjects, a held-out library that does not fit it, pyabc missing with ``abc``, or any invalid input; nothing is written then.
     """
     from simulator.io import atomic_path, save_netcdf
     if abc:
@@ -195,6 +202,9 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     from simulator.plotting import save_figure
     library = read_netcdf(Path(library_path), what="reference library")
     held = None if held_out_path is None else read_netcdf(Path(held_out_path), what="held-out library")
+    check_library_model(library, f"reference library {library_path}", allow_other_model=allow_other_model)
+    if held is not None:
+        check_library_model(held, f"held-out library {held_out_path}", allow_other_model=allow_other_model)
     usable = _usable(library)
     used = list(measures) if measures is not None else usable
     cm = confusion_matrix(library, measures=used, seed=seed)

@@ -249,6 +249,26 @@ def test_infer_extreme_and_binary_observations(tmp_path):
     assert "WARNING: no library entry explains" in (tmp_path / "o" / "summary.txt").read_text()
 
 
+def test_infer_and_calibrate_refuse_a_library_of_another_model(tmp_path):
+    """Issue 14, bad input: a library simulated by another body (its model fingerprint) is one
+    clear error naming the file and the rebuild command, before any inference; the flag
+    --allow-other-model accepts it on purpose."""
+    from scenarios.training import LIBRARY
+    lib = load_netcdf(LIBRARY / "reference_library.nc")
+    lib.attrs["model_fingerprint"] = "0123456789abcdef"
+    stale = save_netcdf(lib, tmp_path / "stale.nc")
+    obs = tmp_path / "obs.toml"
+    obs.write_text("[measures.mvc]\nchange = 5.0\nsd = 2.0\n")
+    for args in (["infer", "--library", stale, "--observed", obs], ["calibrate", "--library", stale]):
+        status, _, err = run([*args, "--out", tmp_path / "o"])
+        assert_one_line_error(status, err, "stale.nc was simulated by another model")
+        assert "0123456789abcdef" in err and "mnpool atlas --config" in err
+        assert not (tmp_path / "o").exists()
+    status, _, _ = run(["infer", "--library", stale, "--observed", obs, "--allow-other-model",
+                        "--out", tmp_path / "o"])
+    assert status == 0 and (tmp_path / "o" / "posterior.nc").is_file()
+
+
 # ---------------------------------------------------------------- 7. accepted silently
 def test_json_prefixed_string_attributes_stay_strings(tmp_path):
     import xarray as xr
