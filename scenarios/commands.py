@@ -383,7 +383,7 @@ def _positive_int(text: str) -> int:
 def run_calibrate(args: argparse.Namespace) -> int:
     """``mnpool calibrate --library L.nc [--held-out H.nc] [--abc] --out DIR``: writes
     ``calibration.nc``, ``calibration.txt``, ``confusion.png`` (``confusion_held_out.png``,
-    ``confusion_abc.png``) and ``power.png``."""
+    ``confusion_abc.png``), ``coverage.png`` and ``power.png``."""
     from scenarios import inference as I
     out = prepare_out(args)
     with staged_output(out, command="calibrate", overwrite=args.overwrite) as staging:

@@ -36,7 +36,8 @@ from scenarios.inference.abc import abc_confusion_matrix, abc_site_posterior
 from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.emulator import LibraryEmulator
-from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
+from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_information_gain, plot_posterior,
+                                         plot_power)
 from scenarios.inference.likelihood import PREDICTIVE_ALPHA, PosteriorPredictiveWarning
 from scenarios.inference.observation import (CONTROL, LIBRARY_DIMS, PAIR_SEP, Observation, check_library,
                                              check_library_model, load_observation, replicate_sd)
@@ -47,6 +48,6 @@ __all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "InferenceResul
            "check_library", "check_library_model", "replicate_sd", "infer", "confusion_matrix",
            "expected_information_gain", "plot_posterior", "plot_confusion",
            "plot_information_gain", "run_inference", "PREDICTIVE_ALPHA", "PosteriorPredictiveWarning",
-           "posterior_predictive", "site_table", "dose_coverage", "cohort_power", "pair_recovery", "plot_power",
+           "posterior_predictive", "site_table", "dose_coverage", "cohort_power", "pair_recovery", "plot_power", "plot_coverage",
            "run_calibration", "calibration_summary", "LibraryEmulator", "abc_site_posterior",
            "abc_confusion_matrix"]

@@ -9,7 +9,7 @@ import xarray as xr
 from scenarios.inference.observation import PAIR_SEP
 from scenarios.inference.posterior import InferenceResult
 
-__all__ = ["plot_posterior", "plot_confusion", "plot_information_gain", "plot_power"]
+__all__ = ["plot_posterior", "plot_confusion", "plot_information_gain", "plot_power", "plot_coverage"]
 
 
 def plot_posterior(result: InferenceResult, *, pairs: bool = True, top_pairs: int = 8):
@@ -147,5 +147,51 @@ def plot_power(power: xr.Dataset):
     ax.set_ylabel("posterior probability of the true site")
     ax.set_title("power of the battery per site", fontsize=9)
     ax.legend(fontsize=6, ncol=2, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_coverage(coverages: dict[str, xr.Dataset]):
+    """Coverage curve of the dose's credible intervals: observed against nominal level.
+
+    For every nominal level ``q`` the fraction of observations whose true dose lies inside the
+    central ``q`` interval (``|u - 1/2| <= q/2`` for the randomised PIT ``u`` of
+    :func:`scenarios.inference.dose_coverage`). A calibrated posterior follows the diagonal
+    within the grey band (the 95 % range of a binomial fraction with that many observations);
+    below it the intervals are too narrow (overconfident), above it too wide.
+
+    Parameters
+    ----------
+    coverages
+        ``{label: dose_coverage result}``, e.g. left-out and held-out subjects.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from simulator.plotting import _pyplot
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    q = np.linspace(0.0, 1.0, 101)
+    n_min = None
+    for k, (label, cov) in enumerate(coverages.items()):
+        u = cov.pit.values[np.isfinite(cov.pit.values)]
+        if u.size == 0:
+            continue
+        n_min = u.size if n_min is None else min(n_min, u.size)
+        observed = (np.abs(u[:, None] - 0.5) <= q[None, :] / 2).mean(axis=0)
+        ax.plot(q, observed, color=f"C{k}", label=f"{label} (n = {u.size})")
+        marks = cov.level.values
+        ax.plot(marks, cov.coverage.values, "o", color=f"C{k}", ms=4)
+    if n_min:
+        half = 1.96 * np.sqrt(q * (1 - q) / n_min)
+        ax.fill_between(q, q - half, q + half, color="0.85", lw=0, label="95 % binomial band")
+    ax.plot([0, 1], [0, 1], color="k", lw=0.8, ls=":")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("nominal level of the central credible interval")
+    ax.set_ylabel("fraction of true doses inside")
+    ax.set_title("dose credible intervals: coverage", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig

@@ -17,7 +17,8 @@ from scenarios.inference.abc import (_check_int, abc_confusion_matrix, abc_summa
                                      require_pyabc)
 from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
-from scenarios.inference.figures import plot_confusion, plot_information_gain, plot_posterior, plot_power
+from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_information_gain, plot_posterior,
+                                         plot_power)
 from scenarios.inference.observation import check_library_model, load_observation
 from scenarios.inference.posterior import infer, posterior_predictive
 from simulator.config import ConfigError
@@ -137,9 +138,11 @@ def calibration_summary(ds: xr.Dataset) -> str:
                      f"{100 * ds.attrs['pair_recall']:.0f} % (chance {100 * ds.attrs['pair_chance']:.1f} %); "
                      f"hardest: {', '.join(map(str, worst))}")
     if "coverage" in ds:
-        cov = ", ".join(f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %"
-                        for q, c in zip(ds.level.values, ds.coverage.values))
-        lines.append(f"Dose coverage ({ds.attrs['coverage_method']}): {cov}")
+        for prefix in ("", "held_out_"):
+            if f"{prefix}coverage" in ds:
+                cov = ", ".join(f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %"
+                                for q, c in zip(ds.level.values, ds[f"{prefix}coverage"].values))
+                lines.append(f"Dose coverage ({ds.attrs[f'{prefix}coverage_method']}): {cov}")
     else:
         lines.append("Dose coverage: not computed (no site simulated at two or more doses)")
     return "\n".join(lines) + "\n"
@@ -155,8 +158,10 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     Computes the leave-one-replicate-out :func:`confusion_matrix`, the same on the held-out
     library when given (other virtual subjects, e.g. a population with other base parameters),
     :func:`pair_recovery` (two sites at once), the :func:`dose_coverage` of the dose's credible
-    intervals (on the held-out subjects when given) and the :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``,
-    ``confusion.png`` (and ``confusion_held_out.png``) and ``power.png`` into ``out_dir``.
+    intervals (on left-out subjects, and on the held-out subjects when given) and the
+    :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``, ``confusion.png``
+    (and ``confusion_held_out.png``), ``coverage.png`` (:func:`plot_coverage`) and
+    ``power.png`` into ``out_dir``.
     With ``abc``, also the ABC-SMC cross-check (:func:`abc_confusion_matrix`: pyabc and the
     Gaussian synthetic likelihood on the same left-out subjects), as an "ABC-SMC cross-check"
     section of ``calibration.txt``, ``abc_*`` variables of ``calibration.nc`` and
@@ -229,14 +234,17 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     if pairs is not None:
         ds["pair_recall"] = pairs
         ds.attrs.update(pair_recall=pairs.attrs["recall"], pair_chance=pairs.attrs["chance"])
+    coverages = {}
     try:
-        cov = dose_coverage(library, measures=used, held_out=held, seed=seed)
+        coverages["left-out subjects"] = dose_coverage(library, measures=used, seed=seed)
+        if held is not None:
+            coverages["held-out subjects"] = dose_coverage(library, measures=used, held_out=held, seed=seed)
     except ConfigError:  # a single dose per site: nothing to cover
-        cov = None
-    if cov is not None:
-        ds["coverage"] = cov.coverage
-        ds["site_coverage"] = cov.site_coverage
-        ds.attrs["coverage_method"] = cov.attrs["method"]
+        coverages = {}
+    for prefix, cov in zip(("", "held_out_"), coverages.values()):
+        ds[f"{prefix}coverage"] = cov.coverage
+        ds[f"{prefix}site_coverage"] = cov.site_coverage
+        ds.attrs[f"{prefix}coverage_method"] = cov.attrs["method"]
     check = None
     if abc:
         check = abc_confusion_matrix(library, measures=used, max_per_cell=abc_per_cell, seed=seed)
@@ -247,6 +255,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         ds.attrs["abc_observations"] = int(check.n_observations.sum())
     text = calibration_summary(ds) + ("" if check is None else "\n" + abc_summary(check))
     figs = {"confusion.png": plot_confusion(cm), "power.png": plot_power(power)}
+    if coverages:
+        figs["coverage.png"] = plot_coverage(coverages)
     if check is not None:
         figs["confusion_abc.png"] = plot_confusion(approach_confusion(check))
     if cm_held is not None:

@@ -88,6 +88,16 @@ def test_dose_intervals_of_an_overconfident_library_undercover():
     wide = library(gain=3.0, n_rep=25, seed=1, spread=3.0)
     cov = dose_coverage(lib, held_out=wide, seed=3)
     assert float(cov.coverage.sel(level=0.9)) < 0.75
+    # the coverage curve shows it: below the diagonal, through the checked levels
+    from scenarios.inference import plot_coverage
+    good = dose_coverage(lib, held_out=library(gain=3.0, n_rep=25, seed=1), seed=3)
+    fig = plot_coverage({"same spread": good, "3x spread": cov})
+    curves = [ln for ln in fig.axes[0].lines if ln.get_label().startswith(("same", "3x"))]
+    q, calibrated = curves[0].get_data()
+    _, narrow = curves[1].get_data()
+    assert np.all(narrow[45:56] < q[45:56] - 0.1) and np.all(np.abs(calibrated[45:56] - q[45:56]) < 0.1)
+    at_90 = int(np.argmin(np.abs(q - 0.9)))
+    assert narrow[at_90] == pytest.approx(float(cov.coverage.sel(level=0.9)))
 
 
 def test_dose_coverage_leave_one_out_and_errors():
@@ -152,9 +162,10 @@ def test_calibrate_cli_writes_recall_coverage_and_power(tmp_path, capsys):
     assert set(ds.recall_loo.site.values) == set(SIGNATURES)
     # single subjects at the lowest dose move delta-F by 0.6 SD: well above chance (1/7), not perfect
     assert ds.held_out_recall.sel(site="monoaminergic") > 2 / 7
-    assert ds.coverage.sizes["level"] == 2
+    assert ds.coverage.sizes["level"] == 2 and ds.held_out_coverage.sizes["level"] == 2
+    assert "Dose coverage (leave-one-replicate-out" in text
     assert "Two sites at once" in text and ds.pair_recall.sizes["pair"] == 15
-    for name in ("calibration.txt", "confusion.png", "confusion_held_out.png", "power.png"):
+    for name in ("calibration.txt", "confusion.png", "confusion_held_out.png", "coverage.png", "power.png"):
         assert (out / name).stat().st_size > 0
     # bad input: one line, exit 2, nothing written
     with pytest.raises(SystemExit) as exc:
