@@ -11,8 +11,10 @@ all as independent Dask tasks (:func:`scenarios.tasks.run_tasks`). It writes
   magnitude only);
 * ``atlas.png``: the heatmap of standardised changes (mean change over subjects divided by the
   SD of the untrained change, i.e. how many day-to-day SDs the site moves each measure);
-* ``confusion.png`` and ``confusion.nc`` (with >= 3 subjects): how often the battery, analysed by
-  :func:`scenarios.inference.confusion_matrix`, recovers the true site (identifiability).
+* ``confusion.png``, ``confusion.nc`` and ``recall.txt`` (with >= 3 subjects): how often the
+  battery, analysed by :func:`scenarios.inference.confusion_matrix`, recovers the true site
+  (identifiability), and with two or more doses ``coverage.png``, the coverage of the dose's
+  credible intervals (:func:`write_identifiability`).
 
 With ``iso_mvc`` the sites are compared at equal strength gain instead of equal relative change:
 for every site and target MVC change, :func:`scenarios.iso_strength.find_dose` finds the dose
@@ -39,7 +41,8 @@ from simulator.config import ConfigError
 from simulator.simulation import SimulationConfig
 from simulator.sites import SITES, apply_adaptation
 
-__all__ = ["atlas_tasks", "iso_plan", "run_atlas", "usable_measures", "build_library", "standardised", "plot_atlas", "CONTROL"]
+__all__ = ["atlas_tasks", "iso_plan", "run_atlas", "usable_measures", "build_library", "standardised", "plot_atlas",
+           "write_identifiability", "CONTROL"]
 
 #: Site label of the untrained sessions.
 CONTROL = "control"
@@ -268,9 +271,46 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     save_netcdf(lib, out / "library.nc")
     save_figure(plot_atlas(lib), out / "atlas.png")
     if len(subjects) >= 3:
-        from scenarios import inference as I
-        usable = usable_measures(lib)
-        cm = I.confusion_matrix(lib, measures=usable)
-        save_netcdf(cm.to_dataset(name="confusion"), out / "confusion.nc")
-        save_figure(I.plot_confusion(cm), out / "confusion.png")
+        write_identifiability(lib, out)
     return lib
+
+
+def write_identifiability(lib: xr.Dataset, out: str | os.PathLike) -> None:
+    """How far the library's inference can be trusted, on its own virtual subjects.
+
+    Writes ``confusion.nc`` and ``confusion.png`` (:func:`scenarios.inference.confusion_matrix`,
+    leave-one-subject-out on the usable measures), ``recall.txt`` (per-site recall, the mean
+    posterior of the true site and the pairs the battery cannot tell apart) and, when a site
+    was simulated at two or more doses, ``coverage.png`` (the dose's credible intervals,
+    :func:`scenarios.inference.dose_coverage`; its numbers in ``recall.txt``). For other
+    populations and the power analysis, ``mnpool calibrate``.
+    """
+    from scenarios import inference as I
+    from simulator.io import atomic_path, save_netcdf
+    from simulator.plotting import save_figure
+    out = Path(out)
+    usable = usable_measures(lib)
+    cm = I.confusion_matrix(lib, measures=usable)
+    lines = [f"Left-out virtual subjects of this library ({lib.sizes['replicate']} per cell), "
+             f"battery of {len(usable)} measures: accuracy {cm.attrs['accuracy']:.2f} "
+             f"(chance {cm.attrs['chance']:.2f})", "",
+             f"{'site':<28}{'recall':>8}{'P(true site)':>14}"]
+    for s in cm.true_site.values:
+        lines.append(f"{str(s):<28}{float(cm.sel(true_site=s, inferred_site=s)):>8.2f}"
+                     f"{float(cm.true_posterior.sel(true_site=s)):>14.2f}")
+    pairs = cm.attrs["not_identifiable"]
+    lines += ["", f"Not identifiable: {', '.join(pairs) if pairs else 'none'}"]
+    try:
+        cov = I.dose_coverage(lib, measures=usable)
+    except ConfigError:  # one dose per site: no dose interval to check
+        cov = None
+    if cov is not None:
+        lines.append("Dose coverage (left-out subjects): " + ", ".join(
+            f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %"
+            for q, c in zip(cov.level.values, cov.coverage.values)))
+    save_netcdf(cm.to_dataset(name="confusion"), out / "confusion.nc")
+    save_figure(I.plot_confusion(cm), out / "confusion.png")
+    if cov is not None:
+        save_figure(I.plot_coverage({"left-out subjects": cov}), out / "coverage.png")
+    with atomic_path(out / "recall.txt", suffix=".txt") as tmp:
+        Path(tmp).write_text("\n".join(lines) + "\n")

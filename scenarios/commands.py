@@ -269,11 +269,12 @@ def _add_atlas(p: argparse.ArgumentParser) -> None:
 
 
 @register("atlas", "Adapt every site by a standard magnitude; write the site x measure heatmap, the "
-          "reference library for 'mnpool infer' and the confusion matrix", _add_atlas)
+          "reference library for 'mnpool infer', the confusion matrix and the per-site recall", _add_atlas)
 def run_atlas_command(args: argparse.Namespace) -> int:
     """``mnpool atlas --config BASE.toml --out DIR``: the subject from the config, the cohort from
     its ``[cohort]`` table, the battery from its ``[battery]`` table; writes ``library.nc``,
-    ``atlas.png``, the confusion matrix (>= 3 subjects) and ``report.html``."""
+    ``atlas.png``, the confusion matrix, ``recall.txt`` and the dose coverage curve (>= 3
+    subjects; :func:`scenarios.atlas.write_identifiability`) and ``report.html``."""
     from scenarios import atlas as A
     from scenarios import cohort as C
     from scenarios import training as T

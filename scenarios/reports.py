@@ -99,7 +99,8 @@ def atlas_report(out: str | os.PathLike, library: xr.Dataset, *, config: Mapping
     Parameters
     ----------
     out
-        The run's folder (``library.nc``, ``atlas.png``, maybe ``confusion.*`` in it).
+        The run's folder (``library.nc``, ``atlas.png``, maybe ``confusion.*``, ``recall.txt`` and
+        ``coverage.png`` in it).
     library
         The reference library (:func:`scenarios.atlas.run_atlas`).
     config
@@ -147,9 +148,12 @@ def atlas_report(out: str | os.PathLike, library: xr.Dataset, *, config: Mapping
                         figures=_figures(out, {"atlas.png": "standardised change (day-to-day SDs), "
                                                             "sites x measures",
                                                "confusion.png": "how often the battery recovers the "
-                                                                "true site"}),
+                                                                "true site",
+                                               "coverage.png": "coverage of the dose's credible intervals "
+                                                               "(left-out subjects)"}),
                         tables=tables, config=dict(config),
-                        data_files=["library.nc", "confusion.nc", "iso_strength.txt", "failures.json", "tasks"])
+                        data_files=["library.nc", "confusion.nc", "recall.txt", "iso_strength.txt",
+                                    "failures.json", "tasks"])
 
 
 def inference_report(out: str | os.PathLike, posterior: xr.Dataset, *, config: Mapping[str, Any],
@@ -190,11 +194,17 @@ def inference_report(out: str | os.PathLike, posterior: xr.Dataset, *, config: M
         note="Predictive: the library's cells of the most probable site mixed over its magnitude "
              "posterior, with the observation's own SD added.")]
     sites = site_table(p.site_posterior, p.magnitude_posterior)
+    recall = p["library_recall"] if "library_recall" in p else None
     tables.append(Table("Sites by posterior probability (single site)",
-                        ["site", "posterior", "MAP magnitude", "mean magnitude"],
-                        [list(r) for r in sites[:top]],
-                        note=f"{len(sites) - top} more sites share {sum(r[1] for r in sites[top:]):.3g}."
-                        if len(sites) > top else ""))
+                        ["site", "posterior", "MAP magnitude", "mean magnitude"]
+                        + (["recall by these measures"] if recall is not None else []),
+                        [list(r) + ([float(recall.sel(site=r[0]))] if recall is not None else [])
+                         for r in sites[:top]],
+                        note=(f"{len(sites) - top} more sites share {sum(r[1] for r in sites[top:]):.3g}. "
+                              if len(sites) > top else "")
+                        + ("Recall: how often left-out single subjects of the library, measured with "
+                           "the observed measures, are inferred as their true site (how far to trust "
+                           "a high posterior)." if recall is not None else "")))
     if "posterior" in p:
         order = np.argsort(-p.posterior.values, kind="stable")[:top]
         tables.append(Table("Singles and pairs (pairs assume the single-site changes add)",
@@ -214,6 +224,10 @@ def inference_report(out: str | os.PathLike, posterior: xr.Dataset, *, config: M
     return write_report(out, title="mnpool infer", summary=summary, command=command,
                         figures=_figures(out, {"posterior.png": "posterior over sites (and pairs)",
                                                "information_gain.png": "expected information gain of "
-                                                                       "one more measure"}),
+                                                                       "one more measure",
+                                               "confusion.png": "how often the observed measures recover "
+                                                                "each site (left-out library subjects)",
+                                               "coverage.png": "coverage of the dose's credible intervals "
+                                                               "(left-out library subjects)"}),
                         tables=tables, data_files=["posterior.nc", "summary.txt"],
                         config={**config, "observation": p.attrs.get("observation", "")})

@@ -5,10 +5,8 @@ held-out subjects, in; confusion, dose coverage and power out)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
-
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -19,8 +17,8 @@ from scenarios.inference.calibration import cohort_power, dose_coverage, pair_re
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_information_gain, plot_posterior,
                                          plot_power)
-from scenarios.inference.observation import check_library_model, load_observation
-from scenarios.inference.posterior import infer, posterior_predictive
+from scenarios.inference.observation import Observation, check_library_model, load_observation
+from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive
 from simulator.config import ConfigError
 
 __all__ = ["run_inference", "run_calibration", "calibration_summary"]
@@ -35,7 +33,10 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
     (:func:`load_observation`), runs :func:`infer` and :func:`expected_information_gain`, and
     writes into ``out_dir``: ``posterior.nc`` (the result Dataset plus ``information_gain`` and
     the posterior predictive of the most probable site, :func:`posterior_predictive`),
-    ``summary.txt``, ``posterior.png`` and ``information_gain.png``. Every input is checked and
+    ``summary.txt``, ``posterior.png`` and ``information_gain.png``, and how far to trust the
+    answer: the library's recall of each site with the observed measures on left-out subjects
+    (a table in ``summary.txt``, ``confusion.png``) and the coverage of its dose intervals
+    (``coverage.png``). Every input is checked and
     every result computed before the first file is written; each file is written atomically.
 
     Parameters
@@ -87,16 +88,60 @@ def run_inference(library_path: str | os.PathLike, observation_path: str | os.Pa
     text += "\nExpected information gain of one more measure (bits):\n"
     text += "".join(f"  {str(m):<30}{float(v):8.3f} ± {float(se):.3f}\n"
                     for m, v, se in zip(eig.measure.values, eig.values, eig.se_bits.values)) or "  (none)\n"
-    fig_post = plot_posterior(result)
-    fig_eig = plot_information_gain(eig)
+    trust, figs, cm = _trust(library, observation, result, seed)
+    text += trust
+    ds["library_recall"] = ("site", [float(cm.sel(true_site=s, inferred_site=s)) for s in ds.site.values],
+                            {"long_name": "recall of the site by the observed measures, left-out "
+                                          "single subjects of the library"})
+    figs = {"posterior.png": plot_posterior(result), "information_gain.png": plot_information_gain(eig), **figs}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_netcdf(ds, out / "posterior.nc")
     with atomic_path(out / "summary.txt", suffix=".txt") as tmp:
         tmp.write_text(text)
-    save_figure(fig_post, out / "posterior.png")
-    save_figure(fig_eig, out / "information_gain.png")
+    for name, fig in figs.items():
+        save_figure(fig, out / name)
     return out
+
+
+def _trust(library: xr.Dataset, observation: Observation, result: InferenceResult,
+           seed: int) -> tuple[str, dict, xr.DataArray]:
+    """How far to trust a posterior: the library's recall of each site with the observed measures.
+
+    Left-out single subjects of the library, measured with the observed measures (and, for one
+    subject's observation, its errors as the measurement noise), are inferred as in
+    :func:`confusion_matrix`; the dose coverage likewise (:func:`dose_coverage`). Returns the
+    text for ``summary.txt``, the figures ``confusion.png`` and ``coverage.png``, and the
+    confusion matrix.
+    """
+    measures = list(result.measures)
+    sd = None if observation.n_subjects is not None else {m: observation.sd[m] for m in measures}
+    cm = confusion_matrix(library, measures=measures, observation_sd=sd, seed=seed)
+    order = np.argsort(-result.site_posterior.values, kind="stable")
+    who = ("single subjects measured with the observed measures and errors" if sd is not None else
+           f"single subjects measured with the observed measures; a cohort of {observation.n_subjects} "
+           "is resolved better: mnpool calibrate's power analysis")
+    lines = [f"\nHow far to trust this (left-out {who}): recall of each site, most probable first",
+             f"  {'site':<28}{'posterior':>10}{'recall':>8}{'P(true site)':>14}"]
+    for i in order:
+        s = str(result.site_posterior.site.values[i])
+        lines.append(f"  {s:<28}{float(result.site_posterior.values[i]):>10.3f}"
+                     f"{float(cm.sel(true_site=s, inferred_site=s)):>8.2f}"
+                     f"{float(cm.true_posterior.sel(true_site=s)):>14.2f}")
+    pairs = cm.attrs["not_identifiable"]
+    shown = ", ".join(pairs[:8]) + (f" and {len(pairs) - 8} more (confusion.png)" if len(pairs) > 8 else "")
+    lines.append(f"  Not identifiable with these measures ({len(pairs)} pairs): {shown or 'none'}")
+    figs = {"confusion.png": plot_confusion(cm)}
+    try:
+        cov = dose_coverage(library, measures=measures, observation_sd=sd, seed=seed)
+    except ConfigError:   # one dose per site
+        cov = None
+    if cov is not None:
+        lines.append("  Dose coverage (left-out subjects): " + ", ".join(
+            f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %" for q, c in zip(cov.level.values,
+                                                                                     cov.coverage.values)))
+        figs["coverage.png"] = plot_coverage({"left-out subjects": cov})
+    return "\n".join(lines) + "\n", figs, cm
 
 
 def _usable(library: xr.Dataset) -> list[str]:

@@ -84,13 +84,18 @@ def test_infer_cli_on_the_shipped_library(tmp_path, capsys):
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "reticulospinal_motoneuron" in text.split("\n")[4]  # MAP site: startle is its private measure
-    for name in ("posterior.nc", "summary.txt", "posterior.png", "information_gain.png", "report.html"):
+    for name in ("posterior.nc", "summary.txt", "posterior.png", "information_gain.png", "confusion.png",
+                 "coverage.png", "report.html"):
         assert (out / name).is_file()
+    # how far to trust it: the library's recall of each site with these two measures
+    summary = (out / "summary.txt").read_text()
+    assert "How far to trust this" in summary and "a cohort of 10" in summary
+    assert "Dose coverage (left-out subjects)" in summary
     _check_infer_report(out)
     from tests.simulator.test_report import CHROMIUM, render
     if CHROMIUM is not None:  # and it renders, every figure loaded, in a real browser
         dom, log = render(out / "report.html", tmp_path)
-        assert 'data-images-loaded="2/2"' in dom, log[-2000:]
+        assert 'data-images-loaded="4/4"' in dom, log[-2000:]
     obs.write_text("[measures.grip]\nchange = 1.0\nsd = 1.0\n")
     assert main(["infer", "--library", str(LIBRARY / "reference_library.nc"), "--observed", str(obs),
                  "--out", str(tmp_path / "bad")]) == 2
@@ -104,7 +109,7 @@ def _check_infer_report(out):
     from simulator.io import load_netcdf
     post = load_netcdf(out / "posterior.nc")
     page = read_report(out / "report.html")
-    assert page.title == "mnpool infer" and len(page.figures) == 2
+    assert page.title == "mnpool infer" and len(page.figures) == 4
     assert all(f.ndim == 3 and min(f.shape[:2]) > 100 for f in page.figures)
     assert {"posterior.nc", "summary.txt"} <= set(page.links)
     best = post.attrs["predictive_site"]
@@ -122,6 +127,11 @@ def _check_infer_report(out):
     expected = site_table(post.site_posterior, post.magnitude_posterior)[:len(sites)]
     assert [r["site"] for r in sites] == [e[0] for e in expected]
     assert all(close(r["posterior"], e[1]) and close(r["MAP magnitude"], e[2]) for r, e in zip(sites, expected))
+    # the recall column is the library's, with the observed measures (startle is the private
+    # measure of the reticulospinal motoneuron synapse: it is recovered more often than chance)
+    assert all(close(r["recall by these measures"], float(post.library_recall.sel(site=r["site"])))
+               for r in sites)
+    assert float(post.library_recall.sel(site="reticulospinal_motoneuron")) > 1 / post.sizes["site"]
 
 
 def test_train_cli_rejects_bad_scenarios_before_work(tmp_path, capsys):

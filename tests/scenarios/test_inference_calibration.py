@@ -188,3 +188,29 @@ def test_two_sites_at_once_are_recovered_above_chance():
     assert float(pr.sel(pair="ia_monosynaptic+intracortical_inhibition")) < 0.8
     with pytest.raises(ConfigError, match="control"):
         pair_recovery(lib.drop_sel(site="control"))
+
+
+# ----------------------------------------------------------------------------- atlas outputs
+def test_atlas_writes_recall_table_and_coverage_curve(tmp_path):
+    """Issue 14 outputs: an atlas of >= 3 subjects writes its confusion matrix, a per-site recall
+    table and the dose coverage curve; the table's numbers are the confusion matrix's."""
+    from scenarios.atlas import write_identifiability
+    from simulator.io import load_netcdf
+    lib = library(gain=3.0, n_rep=12, seed=0)
+    write_identifiability(lib, tmp_path)
+    for name in ("confusion.nc", "confusion.png", "coverage.png", "recall.txt"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    cm = load_netcdf(tmp_path / "confusion.nc").confusion
+    rows = {ln.split()[0]: [float(v) for v in ln.split()[1:]]
+            for ln in (tmp_path / "recall.txt").read_text().splitlines()
+            if ln.split() and ln.split()[0] in SIGNATURES}
+    assert set(rows) == set(SIGNATURES)
+    for s, (recall, p_true) in rows.items():
+        assert recall == pytest.approx(float(cm.sel(true_site=s, inferred_site=s)), abs=0.0051)  # printed to 2 decimals
+        assert p_true == pytest.approx(float(cm.true_posterior.sel(true_site=s)), abs=0.0051)  # printed to 2 decimals
+    text = (tmp_path / "recall.txt").read_text()
+    assert "Not identifiable: " in text and "Dose coverage (left-out subjects): 50 % interval" in text
+    # one dose per site: no coverage curve, the rest as before
+    (tmp_path / "one").mkdir()
+    write_identifiability(lib.isel(magnitude=[0]), tmp_path / "one")
+    assert not (tmp_path / "one" / "coverage.png").exists() and (tmp_path / "one" / "recall.txt").is_file()
