@@ -94,11 +94,17 @@ def unmeasured_predictions(scenario: T.TrainingScenario, sig: xr.Dataset,
     return sorted(rows, key=lambda r: -abs(r["effect_size"]))
 
 
-def infer_design(scenario: T.TrainingScenario, library: xr.Dataset, top: int = 3) -> dict[str, Any]:
+def infer_design(scenario: T.TrainingScenario, library: xr.Dataset, top: int = 3,
+                 simulated: xr.Dataset | None = None) -> dict[str, Any]:
     """Which sites the library infers from what the study published (the question mnpool asks of
     a real study): its published mean changes, as a cohort of the study's n
     (:class:`scenarios.inference.Observation` with ``n_subjects``; published SDs where given,
-    else the model's spread), single sites and pairs.
+    else the model's spread), single sites and pairs. With ``simulated`` (the design's own
+    signature, :func:`scenarios.training.assemble_training`) its simulated mean changes of the
+    same measures are inferred instead, with the model's spread: can the library find the
+    design's site when the body, not the study, produced the changes? (If it can and the
+    published changes point elsewhere, the body differs from the study's subjects; if it cannot,
+    the battery does not separate the sites.)
 
     Returns
     -------
@@ -115,10 +121,15 @@ def infer_design(scenario: T.TrainingScenario, library: xr.Dataset, top: int = 3
     measures = [m for m in scenario.published if m in usable]
     if not measures:
         raise ConfigError(f"{scenario.name}: none of its published measures is in the library")
-    obs = I.Observation({m: (float(scenario.published[m]["change"]),
-                             float(scenario.published[m]["sd"]) if "sd" in scenario.published[m] else None)
-                         for m in measures}, n_subjects=scenario.cohort.n_subjects,
-                        description=scenario.name)
+    if simulated is not None:
+        mean = simulated["mean_change"].isel(group=0)
+        measures = [m for m in measures if np.isfinite(float(mean.sel(measure=m)))]
+        pairs = {m: (float(mean.sel(measure=m)), None) for m in measures}
+    else:
+        pairs = {m: (float(scenario.published[m]["change"]),
+                     float(scenario.published[m]["sd"]) if "sd" in scenario.published[m] else None)
+                 for m in measures}
+    obs = I.Observation(pairs, n_subjects=scenario.cohort.n_subjects, description=scenario.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", I.PosteriorPredictiveWarning)   # reported as predictive_p
         res = I.infer(library, obs, pairs=True)
@@ -132,6 +143,13 @@ def infer_design(scenario: T.TrainingScenario, library: xr.Dataset, top: int = 3
             "true": true, "true_posterior": float(post.values[rank]) if rank is not None else float("nan"),
             "true_rank": int(np.flatnonzero(order == rank)[0]) + 1 if rank is not None else None,
             "predictive_p": float(res.settings["predictive_p"])}
+
+
+def _own(got: Mapping[str, Any]) -> str:
+    """The design's own hypothesis in an :func:`infer_design` result: posterior (rank)."""
+    if not got["true_rank"]:
+        return f"{got['true']}: not a library hypothesis"
+    return f"{got['true']}: {got['true_posterior']:.2f} ({got['true_rank']})"
 
 
 def _unit(unit: str) -> str:
@@ -175,17 +193,19 @@ def designs_markdown(results: Mapping[str, tuple[T.TrainingScenario, xr.Dataset]
         lines.append(f"- {scenario.reference}: {text}")
     if library is not None:
         lines += ["", "What the reference library infers from each study's published changes (a cohort of the "
-                  "study's n; singles and pairs):", "",
-                  "| study | measures | most probable | the design's own sites: posterior (rank) |",
-                  "|---|---|---|---|"]
-        for _, (scenario, _sig) in results.items():
+                  "study's n; singles and pairs), and, in the last column, from the design's own simulated "
+                  "mean changes of the same measures (can the library find the site when the body made "
+                  "the changes?):", "",
+                  "| study | measures | most probable | the design's own sites: posterior (rank) | "
+                  "from the simulated means: posterior (rank) |",
+                  "|---|---|---|---|---|"]
+        for _, (scenario, sig) in results.items():
             got = infer_design(scenario, library)
             top = ", ".join(f"{h} {p:.2f}" for h, p in got["top"])
             if got["predictive_p"] < 1e-3:
                 top += f" (fits nothing well: predictive p = {got['predictive_p']:.1g})"
-            own = (f"{got['true']}: {got['true_posterior']:.2f} ({got['true_rank']})" if got["true_rank"]
-                   else f"{got['true']}: not a library hypothesis")
-            lines.append(f"| {scenario.reference} | {', '.join(got['measures'])} | {top} | {own} |")
+            lines.append(f"| {scenario.reference} | {', '.join(got['measures'])} | {top} | {_own(got)} | "
+                         f"{_own(infer_design(scenario, library, simulated=sig))} |")
     return "\n".join(lines) + "\n"
 
 

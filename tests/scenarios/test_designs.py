@@ -154,3 +154,15 @@ def test_infer_design_asks_the_library_which_sites_explain_the_published_changes
     assert D.infer_design(two, lib)["true"] == "muscle_hypertrophy+corticoreticular"
     table = D.designs_markdown({"o": (s, fake_signature({"delta_f": [0.7, 0.8, 0.9]}))}, lib)
     assert "| monoaminergic: " in table and "What the reference library infers" in table
+    # the design's own simulated means instead of the published ones: a body whose changes look
+    # like the corticoreticular cell (rate without delta-F) is not attributed to its own site,
+    # while simulated changes like the monoaminergic cell are; measures not simulated are dropped
+    like_cr = fake_signature({"delta_f": [0.0, 0.05, -0.05], "discharge_rate": [0.8, 0.7, 0.9]})
+    like_mono = fake_signature({"delta_f": [0.8, 0.75, 0.85], "discharge_rate": [1.0, 0.9, 1.1]})
+    wrong, right = D.infer_design(s, lib, simulated=like_cr), D.infer_design(s, lib, simulated=like_mono)
+    assert wrong["true_posterior"] < 0.05 and wrong["true_rank"] > 3
+    # (the monoaminergic+corticoreticular pair shares the mass: both raise the rate)
+    assert right["true_posterior"] > 0.3 and right["true_rank"] <= 2
+    assert right["measures"] == ["delta_f", "discharge_rate"]
+    assert D.infer_design(s, lib, simulated=fake_signature({"delta_f": [0.7, 0.8, 0.9]}))["measures"] == ["delta_f"]
+    assert "from the simulated means" in table
