@@ -15,7 +15,7 @@ import xarray as xr
 
 from scenarios.inference.likelihood import (_Stats, _cell_loglik, _cell_stats, _gauss_loglik, _logmeanexp,
                                             _normalise_log, _observation_cov)
-from scenarios.inference.observation import Observation, _number, check_library, replicate_sd
+from scenarios.inference.observation import CONTROL, Observation, _number, check_library, replicate_sd
 from scenarios.inference.posterior import _check_shrinkage, _prepare
 from simulator.config import ConfigError
 
@@ -89,8 +89,27 @@ def observation_folds(da: xr.DataArray, held_out: xr.Dataset | xr.DataArray | No
                               f"library; allowed: {', '.join(map(repr, da[dim].values.tolist()))}")
     held = held.reindex(site=da.site.values, magnitude=da.magnitude.values)
     keep = np.ones(n_reps, dtype=bool)
-    hx = held.transpose("site", "magnitude", "replicate", "measure").values
+    hx = held.transpose("site", "magnitude", "replicate", "measure").values.copy()
+    _align_control(da, hx)
     return [(keep, hx[:, :, r, :]) for r in range(hx.shape[2])]
+
+
+def _align_control(da: xr.DataArray, hx: np.ndarray) -> None:
+    """Move the held-out control to the library's control cell, in place.
+
+    The untrained control is the same at every dose, and an atlas stores it at its first dose
+    only: a held-out atlas with other doses (e.g. -0.3 where the library starts at -0.6) would
+    otherwise put its control where the library has none, and it would never be scored.
+    """
+    sites = [str(s) for s in da.site.values]
+    if CONTROL not in sites:
+        return
+    c = sites.index(CONTROL)
+    lib_cells = np.flatnonzero(np.isfinite(da.values[c]).any(axis=(1, 2)))
+    held_cells = np.flatnonzero(np.isfinite(hx[c]).any(axis=(1, 2)))
+    if lib_cells.size == 1 and held_cells.size == 1 and lib_cells[0] != held_cells[0]:
+        hx[c, lib_cells[0]] = hx[c, held_cells[0]]
+        hx[c, held_cells[0]] = np.nan
 
 
 def fold_setup(library: xr.Dataset | xr.DataArray, measures: Sequence[str] | None,

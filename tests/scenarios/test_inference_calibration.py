@@ -56,6 +56,22 @@ def test_a_population_unlike_the_library_is_flagged_by_low_recall():
         assert f"{s}~control" in cm.attrs["not_identifiable"] or f"control~{s}" in cm.attrs["not_identifiable"]
 
 
+def test_held_out_control_is_scored_when_the_atlases_start_at_other_doses():
+    """An atlas stores its untrained control at its first dose only; a held-out atlas whose doses
+    start elsewhere (-0.3 vs the library's -0.6) still has its control scored against the
+    library's control (it was NaN before: no library cell at that label)."""
+    lib, _ = make_library(seed=0)
+    other, _ = make_library(seed=7)
+    first, second = (float(m) for m in lib.magnitude.values[:2])
+    lib["change"] = lib.change.where((lib.site != "control") | (lib.magnitude == first))
+    other["change"] = other.change.where((other.site != "control") | (other.magnitude == second))
+    cm = confusion_matrix(lib, held_out=other, seed=2)
+    assert np.isfinite(float(cm.sel(true_site="control", inferred_site="control")))
+    assert float(cm.sel(true_site="control", inferred_site="control")) > 0.5   # untrained changes look like it
+    # the library's own leave-one-out is unchanged by the alignment
+    assert float(confusion_matrix(lib, seed=2).sel(true_site="control", inferred_site="control")) > 0.5
+
+
 def test_held_out_library_must_fit_the_library():
     lib, _ = make_library(seed=0)
     other, _ = make_library(seed=1)
