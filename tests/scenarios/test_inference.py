@@ -342,8 +342,8 @@ def test_run_inference_writes_results(lib, tmp_path):
     text = "".join(f"[measures.{m}]\nchange = {obs.change[m]!r}\nsd = {obs.sd[m]!r}\n" for m in obs.measures)
     obs_path = write(tmp_path, text)
     out = run_inference(tmp_path / "library.nc", obs_path, tmp_path / "out", n_samples=50)
-    assert sorted(p.name for p in out.iterdir()) == ["information_gain.png", "posterior.nc",
-                                                     "posterior.png", "summary.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "coverage.png", "information_gain.png",
+                                                     "posterior.nc", "posterior.png", "summary.txt"]
     post = load_netcdf(out / "posterior.nc")
     assert str(post.information_gain.candidate.values[0]) == "mep_ratio"
     assert float(post.site_posterior.sum()) == pytest.approx(1.0)
