@@ -286,6 +286,7 @@ def write_identifiability(lib: xr.Dataset, out: str | os.PathLike) -> None:
     populations and the power analysis, ``mnpool calibrate``.
     """
     from scenarios import inference as I
+    from scenarios.inference.calibration import coverage_text
     from simulator.io import atomic_path, save_netcdf
     from simulator.plotting import save_figure
     out = Path(out)
@@ -305,9 +306,7 @@ def write_identifiability(lib: xr.Dataset, out: str | os.PathLike) -> None:
     except ConfigError:  # one dose per site: no dose interval to check
         cov = None
     if cov is not None:
-        lines.append("Dose coverage (left-out subjects): " + ", ".join(
-            f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %"
-            for q, c in zip(cov.level.values, cov.coverage.values)))
+        lines.append("Dose coverage (left-out subjects): " + coverage_text(cov.level.values, cov.coverage.values))
     save_netcdf(cm.to_dataset(name="confusion"), out / "confusion.nc")
     save_figure(I.plot_confusion(cm), out / "confusion.png")
     if cov is not None:

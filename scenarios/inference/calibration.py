@@ -31,7 +31,7 @@ from scenarios.inference.observation import CONTROL, PAIR_SEP, _number, check_li
 from scenarios.inference.posterior import _check_shrinkage, _pairs
 from simulator.config import ConfigError
 
-__all__ = ["dose_coverage", "pair_recovery", "cohort_power"]
+__all__ = ["dose_coverage", "pair_recovery", "cohort_power", "coverage_text"]
 
 
 def _levels(levels: Sequence[float]) -> np.ndarray:
@@ -124,6 +124,11 @@ def dose_coverage(library: xr.Dataset | xr.DataArray, *, levels: Sequence[float]
                 "level": q},
         attrs={"n_observations": total, "measures": used, "seed": int(seed),
                "method": f"{method}, randomised PIT of the dose posterior given the true site"})
+
+
+def coverage_text(levels: Sequence[float], coverage: Sequence[float]) -> str:
+    """``"50 % interval: 48 %, 90 % interval: 88 %"``: nominal levels and observed coverage."""
+    return ", ".join(f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %" for q, c in zip(levels, coverage))
 
 
 def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str] | None = None,

@@ -13,7 +13,7 @@ import xarray as xr
 
 from scenarios.inference.abc import (_check_int, abc_confusion_matrix, abc_summary, approach_confusion,
                                      require_pyabc)
-from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
+from scenarios.inference.calibration import cohort_power, coverage_text, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_information_gain, plot_posterior,
                                          plot_power)
@@ -137,9 +137,7 @@ def _trust(library: xr.Dataset, observation: Observation, result: InferenceResul
     except ConfigError:   # one dose per site
         cov = None
     if cov is not None:
-        lines.append("  Dose coverage (left-out subjects): " + ", ".join(
-            f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %" for q, c in zip(cov.level.values,
-                                                                                     cov.coverage.values)))
+        lines.append("  Dose coverage (left-out subjects): " + coverage_text(cov.level.values, cov.coverage.values))
         figs["coverage.png"] = plot_coverage({"left-out subjects": cov})
     return "\n".join(lines) + "\n", figs, cm
 
@@ -185,8 +183,7 @@ def calibration_summary(ds: xr.Dataset) -> str:
     if "coverage" in ds:
         for prefix in ("", "held_out_"):
             if f"{prefix}coverage" in ds:
-                cov = ", ".join(f"{100 * float(q):.0f} % interval: {100 * float(c):.0f} %"
-                                for q, c in zip(ds.level.values, ds[f"{prefix}coverage"].values))
+                cov = coverage_text(ds.level.values, ds[f"{prefix}coverage"].values)
                 lines.append(f"Dose coverage ({ds.attrs[f'{prefix}coverage_method']}): {cov}")
     else:
         lines.append("Dose coverage: not computed (no site simulated at two or more doses)")
