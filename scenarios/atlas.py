@@ -126,16 +126,22 @@ def _add_doses(lib: xr.Dataset, doses: Sequence[Any]) -> None:
         "units": "%"})
 
 
-def usable_measures(library: xr.Dataset) -> list[str]:
-    """Measures obtained in every replicate of every simulated (site, magnitude) cell.
+def usable_measures(library: xr.Dataset, min_replicates: int = 3) -> list[str]:
+    """Measures obtained in at least ``min_replicates`` replicates of every simulated cell.
 
     Cells that were not simulated (the control beyond the first magnitude, a site that cannot
-    reach an iso-strength target) are all-NaN and do not count against a measure.
+    reach an iso-strength target) are all-NaN and do not count against a measure. A measure a
+    few subjects lack (delta-F where no unit pair qualifies, a decomposed measure where no unit
+    was tracked) stays usable: the inference scores each subject on the measures it has (the
+    likelihood's marginal), and each cell's mean and covariance come from the subjects that have
+    it; three are the fewest that give a variance and its shrinkage. With fewer replicates than
+    ``min_replicates`` in the library, every replicate must have it.
     """
     ch = library["change"]
     present = np.isfinite(ch).any(["replicate", "measure"])
+    need = min(int(min_replicates), int(ch.sizes["replicate"]))
     return [str(m) for m in ch.measure.values
-            if bool(np.isfinite(ch.sel(measure=m)).all("replicate").where(present, True).all())]
+            if bool((np.isfinite(ch.sel(measure=m)).sum("replicate") >= need).where(present, True).all())]
 
 
 def standardised(library: xr.Dataset) -> xr.DataArray:

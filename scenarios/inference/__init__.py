@@ -26,18 +26,18 @@ the library's layout), :mod:`~scenarios.inference.likelihood` (the synthetic lik
 :mod:`~scenarios.inference.posterior` (:func:`infer`), :mod:`~scenarios.inference.design`
 (confusion matrix, on left-out or held-out subjects; information gain),
 :mod:`~scenarios.inference.calibration` (coverage of the dose's credible intervals; cohort size
-needed per site), :mod:`~scenarios.inference.abc` (a cross-check without the Gaussian assumption:
-ABC-SMC model selection with the optional pyabc on :mod:`~scenarios.inference.emulator`, an
+needed per site; what decomposed instead of true motor units cost),
+:mod:`~scenarios.inference.abc` (a cross-check without the Gaussian assumption: ABC-SMC model selection with the optional pyabc on :mod:`~scenarios.inference.emulator`, an
 empirical emulator of the library), :mod:`~scenarios.inference.figures` and
 :mod:`~scenarios.inference.report` (files in, files out).
 """
 
 from scenarios.inference.abc import abc_confusion_matrix, abc_site_posterior
-from scenarios.inference.calibration import cohort_power, dose_coverage, pair_recovery
+from scenarios.inference.calibration import cohort_power, decomposition_cost, dose_coverage, pair_recovery
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.emulator import LibraryEmulator
-from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_information_gain, plot_posterior,
-                                         plot_power)
+from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_decomposition_cost,
+                                         plot_information_gain, plot_posterior, plot_power)
 from scenarios.inference.likelihood import PREDICTIVE_ALPHA, PosteriorPredictiveWarning
 from scenarios.inference.observation import (CONTROL, LIBRARY_DIMS, PAIR_SEP, Observation, check_library,
                                              check_library_model, load_observation, replicate_sd)
@@ -50,4 +50,4 @@ __all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "InferenceResul
            "plot_information_gain", "run_inference", "PREDICTIVE_ALPHA", "PosteriorPredictiveWarning",
            "posterior_predictive", "site_table", "dose_coverage", "cohort_power", "pair_recovery", "plot_power", "plot_coverage",
            "run_calibration", "calibration_summary", "LibraryEmulator", "abc_site_posterior",
-           "abc_confusion_matrix"]
+           "abc_confusion_matrix", "decomposition_cost", "plot_decomposition_cost"]

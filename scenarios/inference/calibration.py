@@ -14,7 +14,10 @@ The fifth stage of :mod:`scenarios.inference`, next to the confusion matrix of
 * :func:`pair_recovery` — two sites adapting at once: how often the pair is the maximum a
   posteriori hypothesis, against chance;
 * :func:`cohort_power` — the cohort size at which each site is recovered with a given recall,
-  and which added measure lowers it most (a power analysis for the design of a training study).
+  and which added measure lowers it most (a power analysis for the design of a training study);
+* :func:`decomposition_cost` — what the inference loses when the motor-unit measures come from
+  decomposed HD-sEMG (units found by the decomposition and tracked by MUAP, as a lab has them)
+  instead of from every unit's true discharges.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ from scenarios.inference.observation import CONTROL, PAIR_SEP, _number, check_li
 from scenarios.inference.posterior import _check_shrinkage, _pairs
 from simulator.config import ConfigError
 
-__all__ = ["dose_coverage", "pair_recovery", "cohort_power", "coverage_text"]
+__all__ = ["dose_coverage", "pair_recovery", "cohort_power", "coverage_text", "decomposition_cost",
+           "DECOMPOSED_SUFFIX"]
+
+#: Suffix of a measure computed on decomposed, MUAP-tracked units (``discharge_rate_dec``).
+DECOMPOSED_SUFFIX = "_dec"
 
 
 def _levels(levels: Sequence[float]) -> np.ndarray:
@@ -99,12 +106,12 @@ def dose_coverage(library: xr.Dataset | xr.DataArray, *, levels: Sequence[float]
             raise ConfigError("dose coverage needs a site simulated at two or more magnitudes; the "
                               f"library has magnitudes {da.magnitude.values.tolist()} per site")
         y = observed + rng.normal(size=observed.shape) * obs_sd
-        ll = _cell_loglik(stats, np.nan_to_num(y), obs_sd ** 2)          # (S, M, S', M')
+        ll = _cell_loglik(stats, y, obs_sd ** 2)                          # (S, M, S', M')
         for s in np.flatnonzero(dosed):
             post = _normalise_log(np.where(stats.present[s], ll[s, :, s, :], -np.inf), axis=-1)  # (M, M')
             below = np.cumsum(post, axis=-1) - post                         # P(m' < m)
             for m in range(n_mags):
-                if stats.present[s, m] and np.isfinite(y[s, m]).all():
+                if stats.present[s, m] and np.isfinite(y[s, m]).any():
                     pit[s, m, k] = below[m, m] + rng.uniform() * post[m, m]
     covered = np.abs(pit[..., None] - 0.5) <= q / 2                          # (S, M, R, L)
     ok = np.isfinite(pit)
@@ -190,7 +197,7 @@ def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str]
             ma = rng.choice(np.flatnonzero(stats.present[a]))
             mb = rng.choice(np.flatnonzero(stats.present[b]))
             y = observed[a, ma] + observed[b, mb] - observed[c, c_mag]
-            if not np.isfinite(y).all():
+            if not np.isfinite(y).all():   # pairs are scored on complete observations only
                 continue
             y = y + rng.normal(size=y.shape) * obs_sd
             log_ev = _logmeanexp(_cell_loglik(stats, y, obs_sd ** 2), axis=1)
@@ -371,3 +378,81 @@ def cohort_power(library: xr.Dataset | xr.DataArray, *, sizes: Sequence[int] = (
                 "method": "cohort means from each cell's predictive N(mean, cov (1/n + 1/R)), "
                           "mean posterior of the true site under the same likelihood"}
     return ds
+
+
+def decomposition_cost(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str] | None = None,
+                       observation_sd: Mapping[str, float] | None = None,
+                       shrinkage: float | str = "auto", seed: int = 0) -> xr.Dataset:
+    """Recall of each site when the unit measures come from decomposed HD-sEMG instead of the truth.
+
+    A lab never has every motor unit's discharges: it has the units a decomposition of the
+    HD-sEMG finds (typically the large, superficial ones), paired across sessions by their MUAPs
+    (Martinez-Valdes et al. 2017, J Physiol 595:1479). A library built with
+    ``[battery] decomposition = true`` holds both versions of every unit measure: ``m`` from
+    the true discharges of the tracked units and ``m_dec`` from the decomposed ones. Three
+    batteries are scored by leave-one-replicate-out (:func:`~scenarios.inference.design.confusion_matrix`,
+    same seed, so the noise draws match):
+
+    * ``true units`` — the battery with the true-unit measures;
+    * ``decomposed units`` — the same battery with each ``m`` that has an ``m_dec`` replaced by
+      it (what a lab that decomposes HD-sEMG measures);
+    * ``no unit measures`` — neither (what the unit measures add at all).
+
+    Parameters
+    ----------
+    library
+        Reference library with decomposed measures (:func:`check_library`).
+    measures
+        The true-units battery (default: every measure of the library with a finite value whose
+        name does not end in :data:`DECOMPOSED_SUFFIX`).
+    observation_sd, shrinkage, seed
+        As in :func:`~scenarios.inference.design.confusion_matrix`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``recall`` (battery, site), ``true_posterior`` (battery, site), ``accuracy`` and
+        ``n_observations`` (battery: a subject without a decomposed unit tracked across its two
+        sessions has no decomposed measure and is not scored); attrs ``swapped`` (the measures replaced), ``not_identifiable_<battery>`` and
+        ``chance``.
+
+    Raises
+    ------
+    ConfigError
+        If no measure of the battery has a decomposed counterpart with finite values, or on any
+        invalid input of :func:`~scenarios.inference.design.confusion_matrix`.
+    """
+    from scenarios.inference.design import confusion_matrix
+    da = check_library(library)
+    known = [str(m) for m in da.measure.values]
+    base = list(measures) if measures is not None else [m for m in known if not m.endswith(DECOMPOSED_SUFFIX)]
+    swapped = [m for m in base if m + DECOMPOSED_SUFFIX in known]
+    if not swapped:
+        raise ConfigError("the library has no decomposed unit measure (names ending in "
+                          f"{DECOMPOSED_SUFFIX!r}) for any measure of the battery; build it with "
+                          "'[battery] decomposition = true'")
+    batteries = {"true units": base,
+                 "decomposed units": [m + DECOMPOSED_SUFFIX if m in swapped else m for m in base],
+                 "no unit measures": [m for m in base if m not in swapped]}
+    recall, post, acc, n_obs, attrs = [], [], [], [], {}
+    for name, used in batteries.items():
+        sd = None if observation_sd is None else {m: observation_sd[m] for m in used if m in observation_sd}
+        cm = confusion_matrix(library, measures=used, observation_sd=sd, shrinkage=shrinkage, seed=seed)
+        recall.append(np.diag(cm.values))
+        post.append(cm.true_posterior.values)
+        acc.append(cm.attrs["accuracy"])
+        n_obs.append(cm.attrs["n_observations"])
+        attrs[f"not_identifiable_{name.replace(' ', '_')}"] = cm.attrs["not_identifiable"]
+        attrs["chance"] = cm.attrs["chance"]
+        sites = [str(s) for s in cm.true_site.values]
+    labels = list(batteries)
+    return xr.Dataset(
+        {"recall": (("battery", "site"), np.array(recall),
+                    {"long_name": "fraction of left-out single subjects inferred as their site"}),
+         "true_posterior": (("battery", "site"), np.array(post),
+                            {"long_name": "mean posterior of the true site"}),
+         "accuracy": ("battery", np.array(acc)),
+         "n_observations": ("battery", np.array(n_obs))},
+        coords={"battery": labels, "site": sites},
+        attrs={"swapped": swapped, "seed": int(seed), **attrs,
+               "method": "leave-one-replicate-out, MAP site, Gaussian synthetic likelihood"})

@@ -211,8 +211,9 @@ def confusion_matrix(library: xr.Dataset | xr.DataArray, *, measures: Sequence[s
     var = obs_sd ** 2
     for stats, observed in fold_stats(da, folds, shrinkage):
         y = observed + rng.normal(size=observed.shape) * obs_sd                 # (S, M, p)
-        valid = np.isfinite(y).all(axis=-1) & stats.present
-        ll = _cell_loglik(stats, np.nan_to_num(y), var)                       # (S, M, S', M')
+        # a subject lacking some measures is scored on the others (the likelihood's marginal)
+        valid = np.isfinite(y).any(axis=-1) & stats.present
+        ll = _cell_loglik(stats, y, var)                                       # (S, M, S', M')
         post = _normalise_log(_logmeanexp(ll, axis=-1), axis=-1)               # (S, M, S')
         for s, m in zip(*np.nonzero(valid)):
             p = post[s, m]

@@ -1,4 +1,5 @@
-"""Figures of site inference: posterior, confusion matrix, information gain."""
+"""Figures of site inference: posterior, confusion matrix, information gain, power, coverage and
+the cost of decomposed motor units."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import xarray as xr
 from scenarios.inference.observation import PAIR_SEP
 from scenarios.inference.posterior import InferenceResult
 
-__all__ = ["plot_posterior", "plot_confusion", "plot_information_gain", "plot_power", "plot_coverage"]
+__all__ = ["plot_posterior", "plot_confusion", "plot_information_gain", "plot_power", "plot_coverage",
+           "plot_decomposition_cost"]
 
 
 def plot_posterior(result: InferenceResult, *, pairs: bool = True, top_pairs: int = 8):
@@ -193,5 +195,39 @@ def plot_coverage(coverages: dict[str, xr.Dataset]):
     ax.set_ylabel("fraction of true doses inside")
     ax.set_title("dose credible intervals: coverage", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_decomposition_cost(cost: xr.Dataset):
+    """Recall of every site with true, decomposed and no motor-unit measures (grouped bars).
+
+    Parameters
+    ----------
+    cost
+        Result of :func:`scenarios.inference.decomposition_cost`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from simulator.plotting import _pyplot
+    plt = _pyplot()
+    sites = [str(s) for s in cost.site.values]
+    batteries = [str(b) for b in cost.battery.values]
+    fig, ax = plt.subplots(figsize=(6.5, 1.2 + 0.32 * len(sites)))
+    height = 0.8 / len(batteries)
+    y = np.arange(len(sites))
+    for k, b in enumerate(batteries):
+        acc = float(cost.accuracy.sel(battery=b))
+        ax.barh(y + (k - (len(batteries) - 1) / 2) * height, cost.recall.sel(battery=b).values,
+                height=height, color=f"C{k}", label=f"{b} (accuracy {acc:.2f})")
+    ax.axvline(cost.attrs.get("chance", 0.0), color="k", ls=":", lw=0.8)
+    ax.set_yticks(y, sites, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("recall (left-out single subjects)")
+    ax.set_title("motor-unit measures: true units vs decomposed HD-sEMG", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig

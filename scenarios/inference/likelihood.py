@@ -193,13 +193,37 @@ def _normalise_log(logp: np.ndarray, axis: int = -1) -> np.ndarray:
     mx = np.max(logp, axis=axis, keepdims=True)
     mx = np.where(np.isfinite(mx), mx, 0.0)
     e = np.exp(logp - mx)
-    return e / e.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):   # NaN where every entry is -inf (nothing observed)
+        return e / e.sum(axis=axis, keepdims=True)
 
 
 def _cell_loglik(stats: _Stats, y: np.ndarray, obs_var: np.ndarray,
                  n_subjects: int | None = None) -> np.ndarray:
     """Synthetic log-likelihood of observation(s) ``y`` (..., p) in every cell; -inf if absent
-    (covariance: :func:`_observation_cov`)."""
+    (covariance: :func:`_observation_cov`).
+
+    A NaN entry of ``y`` is a measure that observation lacks (a subject without a valid delta-F
+    pair, or without a decomposed unit tracked across sessions): its likelihood is the
+    Gaussian's marginal over the measures it has, i.e. the rows and columns of the missing
+    ones dropped (missing at random: that a measure is missing is not itself evidence). An
+    observation without any finite measure scores -inf everywhere.
+    """
     cov = _observation_cov(stats.cov, obs_var, n_subjects, stats.n_rep)
-    ll = _gauss_loglik(y[..., None, None, :], np.nan_to_num(stats.mean), cov)
+    mean = np.nan_to_num(stats.mean)
+    y = np.asarray(y, dtype=float)
+    finite = np.isfinite(y)
+    if finite.all():
+        ll = _gauss_loglik(y[..., None, None, :], mean, cov)
+    else:
+        p = y.shape[-1]
+        flat_y, flat_ok = y.reshape(-1, p), finite.reshape(-1, p)
+        ll = np.full((flat_y.shape[0], *stats.present.shape), -np.inf)
+        patterns, which = np.unique(flat_ok, axis=0, return_inverse=True)
+        for k, keep in enumerate(patterns):          # one marginal per pattern of missing measures
+            if not keep.any():
+                continue
+            rows = np.flatnonzero(which.ravel() == k)
+            ll[rows] = _gauss_loglik(flat_y[rows][:, keep][:, None, None, :], mean[..., keep],
+                                     cov[..., keep, :][..., keep])
+        ll = ll.reshape(*y.shape[:-1], *stats.present.shape)
     return np.where(stats.present, ll, -np.inf)

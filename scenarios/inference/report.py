@@ -13,10 +13,11 @@ import xarray as xr
 
 from scenarios.inference.abc import (_check_int, abc_confusion_matrix, abc_summary, approach_confusion,
                                      require_pyabc)
-from scenarios.inference.calibration import cohort_power, coverage_text, dose_coverage, pair_recovery
+from scenarios.inference.calibration import (DECOMPOSED_SUFFIX, cohort_power, coverage_text, decomposition_cost,
+                                             dose_coverage, pair_recovery)
 from scenarios.inference.design import confusion_matrix, expected_information_gain
-from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_information_gain, plot_posterior,
-                                         plot_power)
+from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_decomposition_cost,
+                                         plot_information_gain, plot_posterior, plot_power)
 from scenarios.inference.observation import Observation, check_library_model, load_observation
 from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive
 from simulator.config import ConfigError
@@ -187,7 +188,32 @@ def calibration_summary(ds: xr.Dataset) -> str:
                 lines.append(f"Dose coverage ({ds.attrs[f'{prefix}coverage_method']}): {cov}")
     else:
         lines.append("Dose coverage: not computed (no site simulated at two or more doses)")
+    if "decomposition_recall" in ds:
+        lines.append(decomposition_summary(ds))
     return "\n".join(lines) + "\n"
+
+
+def decomposition_summary(ds: xr.Dataset) -> str:
+    """The "decomposed instead of true units" section of ``calibration.txt``
+    (:func:`decomposition_cost`, stored as ``decomposition_*`` variables)."""
+    batteries = [str(b) for b in ds.battery.values]
+    lines = [f"\nMotor-unit measures from decomposed HD-sEMG instead of true units "
+             f"({', '.join(ds.attrs['decomposition_swapped'])} -> *{DECOMPOSED_SUFFIX}; left-out subjects):",
+             f"  {'site':<28}" + "".join(f"{b:>18}" for b in batteries)]
+    for s in ds.site.values:
+        lines.append(f"  {str(s):<28}" + "".join(
+            f"{float(ds.decomposition_recall.sel(battery=b, site=s)):>18.2f}" for b in batteries))
+    lines.append(f"  {'accuracy':<28}" + "".join(
+        f"{float(ds.decomposition_accuracy.sel(battery=b)):>18.2f}" for b in batteries))
+    lines.append(f"  {'subjects scored':<28}" + "".join(
+        f"{int(ds.decomposition_n_observations.sel(battery=b)):>18d}" for b in batteries))
+    return "\n".join(lines)
+
+
+def _obtained(library: xr.Dataset) -> list[str]:
+    """Measures with at least one finite change in the library."""
+    ch = library["change"]
+    return [str(m) for m in ch.measure.values if bool(np.isfinite(ch.sel(measure=m)).any())]
 
 
 def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike, *,
@@ -203,7 +229,10 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     intervals (on left-out subjects, and on the held-out subjects when given) and the
     :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``, ``confusion.png``
     (and ``confusion_held_out.png``), ``coverage.png`` (:func:`plot_coverage`) and
-    ``power.png`` into ``out_dir``.
+    ``power.png`` into ``out_dir``. A library built with decomposed HD-sEMG (measures ending in
+    ``_dec``) also gets :func:`decomposition_cost` — recall with the true-unit measures, with
+    the decomposed ones instead, and with neither: ``decomposition_*`` variables, a section of
+    ``calibration.txt`` and ``decomposition.png``.
     With ``abc``, also the ABC-SMC cross-check (:func:`abc_confusion_matrix`: pyabc and the
     Gaussian synthetic likelihood on the same left-out subjects), as an "ABC-SMC cross-check"
     section of ``calibration.txt``, ``abc_*`` variables of ``calibration.nc`` and
@@ -287,6 +316,14 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         ds[f"{prefix}coverage"] = cov.coverage
         ds[f"{prefix}site_coverage"] = cov.site_coverage
         ds.attrs[f"{prefix}coverage_method"] = cov.attrs["method"]
+    cost = None
+    if any(m.endswith(DECOMPOSED_SUFFIX) for m in _obtained(library)):
+        cost = decomposition_cost(library, measures=[m for m in used if not m.endswith(DECOMPOSED_SUFFIX)],
+                                  seed=seed)
+        ds = ds.assign_coords(battery=cost.battery.values)
+        for name in ("recall", "true_posterior", "accuracy", "n_observations"):
+            ds[f"decomposition_{name}"] = cost[name]
+        ds.attrs["decomposition_swapped"] = cost.attrs["swapped"]
     check = None
     if abc:
         check = abc_confusion_matrix(library, measures=used, max_per_cell=abc_per_cell, seed=seed)
@@ -299,6 +336,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     figs = {"confusion.png": plot_confusion(cm), "power.png": plot_power(power)}
     if coverages:
         figs["coverage.png"] = plot_coverage(coverages)
+    if cost is not None:
+        figs["decomposition.png"] = plot_decomposition_cost(cost)
     if check is not None:
         figs["confusion_abc.png"] = plot_confusion(approach_confusion(check))
     if cm_held is not None:

@@ -228,6 +228,31 @@ def test_absent_cells_and_missing_values(lib):
         infer(ds.assign(change=change), observe(mean, "control", 0))
 
 
+def test_a_subject_lacking_a_measure_is_scored_on_the_others(lib):
+    """The likelihood of an observation with a missing measure is the Gaussian's marginal: the
+    same as against a library without that measure; the confusion matrix scores such subjects
+    (as labs report a subject without a valid delta-F pair on its other measures)."""
+    from scenarios.inference.likelihood import _cell_loglik, _cell_stats
+    ds, mean = lib
+    da = check_library(ds)
+    stats = _cell_stats(da.values, 0.3, da)
+    y = mean[2, 1] + SD * 0.5                                   # monoaminergic, second dose
+    var = SD ** 2
+    keep = [i for i, m in enumerate(MEASURES) if m != "delta_f_pps"]
+    partial = y.copy()
+    partial[MEASURES.index("delta_f_pps")] = np.nan
+    sub = check_library(ds, [MEASURES[i] for i in keep])
+    sub_stats = _cell_stats(sub.values, 0.3, sub)
+    both = _cell_loglik(stats, np.stack([y, partial]), var)     # two patterns in one call
+    assert np.allclose(both[1], _cell_loglik(sub_stats, y[keep], var[keep]), equal_nan=True)
+    assert np.allclose(both[0], _cell_loglik(stats, y, var))
+    assert np.all(_cell_loglik(stats, np.full(len(MEASURES), np.nan), var) == -np.inf)
+    change = ds["change"].copy()
+    change.loc[{"replicate": [0, 1], "measure": "delta_f_pps"}] = np.nan
+    cm = confusion_matrix(ds.assign(change=change), seed=0)
+    assert int(cm.n_observations.sel(true_site="monoaminergic")) == N_REP * len(MAGNITUDES)
+
+
 def test_replicate_sd_recovers_the_noise(lib):
     ds, _ = lib
     np.testing.assert_allclose(replicate_sd(ds).values, SD, rtol=0.15)

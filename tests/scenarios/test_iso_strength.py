@@ -132,6 +132,16 @@ def test_usable_measures_ignore_cells_that_were_not_simulated():
     assert usable_measures(lib) == ["mvc", "sici"]
     lib["change"][2, 0, 1, 1] = np.nan  # one replicate of a simulated cell lacks SICI
     assert usable_measures(lib) == ["mvc"]
+    # with more subjects a measure a few lack stays (they are scored on their other measures),
+    # as long as every simulated cell keeps >= 3 subjects with it for a variance
+    big = xr.Dataset({"change": (lib.change.dims, np.ones((3, 2, 6, 2)))},
+                     coords={**{k: lib[k] for k in ("site", "magnitude", "measure")}, "replicate": np.arange(6)})
+    big["change"][1] = np.nan
+    big["change"][0, 1] = np.nan
+    big["change"][2, 0, :3, 1] = np.nan
+    assert usable_measures(big) == ["mvc", "sici"]
+    big["change"][2, 0, 3, 1] = np.nan
+    assert usable_measures(big) == ["mvc"]
 
 
 def test_fit_scale_finds_the_common_scale_of_a_two_site_design():
