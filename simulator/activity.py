@@ -94,14 +94,17 @@ def add_stimulation(ds: xr.Dataset, stimulus: Stimulus, res: Results,
                      props: dict[str, np.ndarray]) -> None:
     """Record the stimulus and the fate of every motor axon in the activity Dataset."""
     nerve = res.nerve
-    ds["axon_collision_time"] = ("unit", np.where(nerve["ax_coll"] > 0.5, nerve["t_coll"], np.nan),
-                                 {"units": "s", "long_name": "soma time of the discharge that collided "
-                                  "with the antidromic spike"})
+    new = {"axon_collision_time": ("unit", np.where(nerve["ax_coll"] > 0.5, nerve["t_coll"], np.nan),
+                                   {"units": "s", "long_name": "soma time of the discharge that "
+                                    "collided with the antidromic spike"})}
     for key, name, long_name in (("ax_m", "axon_orthodromic", "stimulated spike reached the muscle"),
                                  ("ax_anti", "axon_antidromic", "antidromic spike invaded the soma"),
                                  ("ax_fail", "axon_refractory", "axon refractory at the pulse")):
-        ds[name] = ("unit", nerve[key] > 0.5, {"long_name": long_name})
+        new[name] = ("unit", nerve[key] > 0.5, {"long_name": long_name})
     for key in ("nerve_threshold_ma", "proximal_delay_s", "distal_delay_s"):
-        ds[key] = ("unit", props[key], {"units": {"ma": "mA"}.get(key.rsplit("_", 1)[1], "s")})
+        new[key] = ("unit", props[key], {"units": {"ma": "mA"}.get(key.rsplit("_", 1)[1], "s")})
+    # one merge for all seven variables: every item assignment re-aligns the whole Dataset, and
+    # a battery session records ~30 stimulated trials
+    ds.update(new)
     ds.attrs["stimulus"] = json.dumps(dataclasses.asdict(stimulus))
     _schema.describe(ds)
