@@ -412,8 +412,11 @@ def decomposition_cost(library: xr.Dataset | xr.DataArray, *, measures: Sequence
     -------
     xarray.Dataset
         ``recall`` (battery, site), ``true_posterior`` (battery, site), ``accuracy`` and
-        ``n_observations`` (battery: a subject without a decomposed unit tracked across its two
-        sessions has no decomposed measure and is not scored); attrs ``swapped`` (the measures replaced), ``not_identifiable_<battery>`` and
+        ``n_observations`` (battery); per swapped measure (``unit_measure``) how the decomposed
+        change follows the true one over every subject of every cell: ``change_correlation``,
+        ``change_bias`` (decomposed minus true) and ``fraction_obtained`` (a subject without a
+        decomposed unit tracked across its two sessions has no decomposed change; it is scored
+        on its other measures); attrs ``swapped`` (the measures replaced), ``not_identifiable_<battery>`` and
         ``chance``.
 
     Raises
@@ -446,13 +449,27 @@ def decomposition_cost(library: xr.Dataset | xr.DataArray, *, measures: Sequence
         attrs["chance"] = cm.attrs["chance"]
         sites = [str(s) for s in cm.true_site.values]
     labels = list(batteries)
+    # how closely the decomposed change follows the true one, subject by subject
+    r, bias, obtained = [], [], []
+    for m in swapped:
+        a, b = (da.sel(measure=k).values.ravel() for k in (m, m + DECOMPOSED_SUFFIX))
+        ok = np.isfinite(a) & np.isfinite(b)
+        r.append(float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() > 2 else np.nan)
+        bias.append(float(np.mean(b[ok] - a[ok])) if ok.any() else np.nan)
+        obtained.append(float(ok.sum() / max(np.isfinite(a).sum(), 1)))
     return xr.Dataset(
         {"recall": (("battery", "site"), np.array(recall),
                     {"long_name": "fraction of left-out single subjects inferred as their site"}),
          "true_posterior": (("battery", "site"), np.array(post),
                             {"long_name": "mean posterior of the true site"}),
          "accuracy": ("battery", np.array(acc)),
-         "n_observations": ("battery", np.array(n_obs))},
-        coords={"battery": labels, "site": sites},
+         "n_observations": ("battery", np.array(n_obs)),
+         "change_correlation": ("unit_measure", np.array(r), {
+             "long_name": "correlation of the decomposed with the true change over all subjects"}),
+         "change_bias": ("unit_measure", np.array(bias), {
+             "long_name": "mean decomposed minus true change, in the measure's change unit"}),
+         "fraction_obtained": ("unit_measure", np.array(obtained), {
+             "long_name": "fraction of subjects with a true change that also have a decomposed one"})},
+        coords={"battery": labels, "site": sites, "unit_measure": swapped},
         attrs={"swapped": swapped, "seed": int(seed), **attrs,
                "method": "leave-one-replicate-out, MAP site, Gaussian synthetic likelihood"})

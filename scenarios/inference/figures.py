@@ -222,7 +222,7 @@ def plot_decomposition_cost(cost: xr.Dataset):
         acc = float(cost.accuracy.sel(battery=b))
         ax.barh(y + (k - (len(batteries) - 1) / 2) * height, cost.recall.sel(battery=b).values,
                 height=height, color=f"C{k}", label=f"{b} (accuracy {acc:.2f})")
-    ax.axvline(cost.attrs.get("chance", 0.0), color="k", ls=":", lw=0.8)
+    ax.axvline(cost.attrs.get("chance", 0.0), color="k", ls=":", lw=0.8, label="chance")
     ax.set_yticks(y, sites, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)

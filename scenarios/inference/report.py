@@ -207,6 +207,13 @@ def decomposition_summary(ds: xr.Dataset) -> str:
         f"{float(ds.decomposition_accuracy.sel(battery=b)):>18.2f}" for b in batteries))
     lines.append(f"  {'subjects scored':<28}" + "".join(
         f"{int(ds.decomposition_n_observations.sel(battery=b)):>18d}" for b in batteries))
+    lines.append("  Decomposed against true change over every subject (r: correlation; bias: decomposed "
+                 "minus true; obtained: subjects with both):")
+    lines.append(f"  {'measure':<28}{'r':>6}{'bias':>10}{'obtained':>10}")
+    for m in ds.unit_measure.values:
+        lines.append(f"  {str(m):<28}{float(ds.decomposition_change_correlation.sel(unit_measure=m)):>6.2f}"
+                     f"{float(ds.decomposition_change_bias.sel(unit_measure=m)):>10.3g}"
+                     f"{100 * float(ds.decomposition_fraction_obtained.sel(unit_measure=m)):>9.0f}%")
     return "\n".join(lines)
 
 
@@ -317,11 +324,13 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         ds[f"{prefix}site_coverage"] = cov.site_coverage
         ds.attrs[f"{prefix}coverage_method"] = cov.attrs["method"]
     cost = None
-    if any(m.endswith(DECOMPOSED_SUFFIX) for m in _obtained(library)):
-        cost = decomposition_cost(library, measures=[m for m in used if not m.endswith(DECOMPOSED_SUFFIX)],
-                                  seed=seed)
-        ds = ds.assign_coords(battery=cost.battery.values)
-        for name in ("recall", "true_posterior", "accuracy", "n_observations"):
+    base = [m for m in used if not m.endswith(DECOMPOSED_SUFFIX)]
+    obtained = _obtained(library)
+    if any(m + DECOMPOSED_SUFFIX in obtained for m in base):   # a library with decomposed units
+        cost = decomposition_cost(library, measures=base, seed=seed)
+        ds = ds.assign_coords(battery=cost.battery.values, unit_measure=cost.unit_measure.values)
+        for name in ("recall", "true_posterior", "accuracy", "n_observations", "change_correlation",
+                     "change_bias", "fraction_obtained"):
             ds[f"decomposition_{name}"] = cost[name]
         ds.attrs["decomposition_swapped"] = cost.attrs["swapped"]
     check = None

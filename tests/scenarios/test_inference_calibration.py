@@ -276,3 +276,16 @@ def test_calibrate_reports_the_cost_of_decomposed_units(tmp_path, capsys):
     ds = load_netcdf(out / "calibration.nc")
     assert ds.decomposition_recall.dims == ("battery", "site") and ds.decomposition_accuracy.sizes["battery"] == 3
     assert (out / "decomposition.png").stat().st_size > 0
+
+
+def test_decomposed_change_agreement_is_measured():
+    from scenarios.inference import decomposition_cost
+    lib = with_decomposed(library(gain=6.0, n_rep=10, seed=0), {"delta_f_pps": 1.0, "vmax_ratio": 0.0})
+    lib["change"].loc[{"measure": "delta_f_pps_dec", "replicate": 0}] = np.nan   # nothing tracked
+    cost = decomposition_cost(lib, seed=1)
+    assert float(cost.change_correlation.sel(unit_measure="vmax_ratio")) == pytest.approx(1.0)
+    assert float(cost.change_bias.sel(unit_measure="vmax_ratio")) == pytest.approx(0.0, abs=1e-12)
+    assert 0.5 < float(cost.change_correlation.sel(unit_measure="delta_f_pps")) < 0.99
+    assert float(cost.fraction_obtained.sel(unit_measure="delta_f_pps")) == pytest.approx(0.9)
+    # the subject without a decomposed delta-F is still scored, on its other measures
+    assert int(cost.n_observations.sel(battery="decomposed units")) == int(cost.n_observations.sel(battery="true units"))
