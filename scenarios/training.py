@@ -44,7 +44,7 @@ __all__ = ["Measure", "MEASURES", "UNIT_MEASURES", "BatteryConfig", "run_battery
 #: Folder of the published scenario files.
 LIBRARY = Path(__file__).with_name("library")
 #: Files of :data:`LIBRARY` that are not scenarios (the reference library's base subject).
-NOT_SCENARIOS = ("reference_library",)
+NOT_SCENARIOS = ("reference_library", "reference_library_dec")
 
 
 def scenario_names() -> list[str]:

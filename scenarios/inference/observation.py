@@ -359,8 +359,11 @@ def check_library(library: xr.Dataset | xr.DataArray,
     da = da.transpose(*LIBRARY_DIMS).sel(measure=wanted).astype(float)
     empty = [m for m in wanted if not np.isfinite(da.sel(measure=m).values).any()]
     if empty:
+        hint = ("; measures of decomposed, MUAP-tracked units (*_dec) are in a library built with "
+                "'[battery] decomposition = true', e.g. scenarios/library/reference_library_dec.nc"
+                if any(m.endswith("_dec") for m in empty) else "")
         raise ConfigError(f"measure(s) {', '.join(map(repr, empty))} have no finite value in the "
-                          "library (never obtained); leave them out")
+                          f"library (never obtained); leave them out{hint}")
     return da
 
 

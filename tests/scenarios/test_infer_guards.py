@@ -51,3 +51,10 @@ def test_binary_observation_file_is_one_line(tmp_path):
     p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
         I.load_observation(p)
+
+
+def test_decomposed_measures_against_a_library_without_them_point_to_the_decomposed_library(atlas):
+    """The shipped library has the true-unit measures only; a lab's decomposed-unit measures are
+    answered by the decomposed library, and the error says so."""
+    with pytest.raises(ConfigError, match="reference_library_dec.nc"):
+        I.infer(atlas, I.Observation({"mvc": (10.0, 3.0), "discharge_rate_dec": (1.0, 0.5)}))
