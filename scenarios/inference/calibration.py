@@ -30,15 +30,12 @@ import xarray as xr
 from scenarios.inference.design import _sd_vector, fold_stats, observation_folds, scorable_candidates
 from scenarios.inference.likelihood import (_Stats, _cell_loglik, _cell_stats, _gauss_loglik,
                                             _logmeanexp, _normalise_log)
-from scenarios.inference.observation import CONTROL, PAIR_SEP, _number, check_library, replicate_sd
+from scenarios.inference.observation import (CONTROL, DECOMPOSED_SUFFIX, PAIR_SEP, _number, check_library,
+                                             replicate_sd)
 from scenarios.inference.posterior import _check_shrinkage, _pairs
 from simulator.config import ConfigError
 
-__all__ = ["dose_coverage", "pair_recovery", "cohort_power", "coverage_text", "decomposition_cost",
-           "DECOMPOSED_SUFFIX"]
-
-#: Suffix of a measure computed on decomposed, MUAP-tracked units (``discharge_rate_dec``).
-DECOMPOSED_SUFFIX = "_dec"
+__all__ = ["dose_coverage", "pair_recovery", "cohort_power", "coverage_text", "decomposition_cost"]
 
 
 def _levels(levels: Sequence[float]) -> np.ndarray:

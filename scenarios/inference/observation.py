@@ -22,8 +22,8 @@ import xarray as xr
 from simulator.config import ConfigError, load_toml
 from simulator.sites import SITES
 
-__all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "Observation", "load_observation", "check_library",
-           "check_library_model", "replicate_sd"]
+__all__ = ["CONTROL", "LIBRARY_DIMS", "PAIR_SEP", "DECOMPOSED_SUFFIX", "Observation", "load_observation",
+           "check_library", "check_library_model", "replicate_sd"]
 
 
 #: Site label of the library's no-adaptation condition (optional).
@@ -32,6 +32,8 @@ CONTROL = "control"
 LIBRARY_DIMS = ("site", "magnitude", "replicate", "measure")
 #: Separator of the two sites in a pair label (``"a+b"``).
 PAIR_SEP = "+"
+#: Suffix of a measure computed on decomposed, MUAP-tracked units (``discharge_rate_dec``).
+DECOMPOSED_SUFFIX = "_dec"
 
 _OBSERVATION_KEYS = ("measures", "description", "n_subjects")
 #: Largest cohort an observation may report (a typo guard, not a physiological limit).
@@ -359,9 +361,9 @@ def check_library(library: xr.Dataset | xr.DataArray,
     da = da.transpose(*LIBRARY_DIMS).sel(measure=wanted).astype(float)
     empty = [m for m in wanted if not np.isfinite(da.sel(measure=m).values).any()]
     if empty:
-        hint = ("; measures of decomposed, MUAP-tracked units (*_dec) are in a library built with "
-                "'[battery] decomposition = true', e.g. scenarios/library/reference_library_dec.nc"
-                if any(m.endswith("_dec") for m in empty) else "")
+        hint = (f"; measures of decomposed, MUAP-tracked units (*{DECOMPOSED_SUFFIX}) are in a library "
+                "built with '[battery] decomposition = true', e.g. scenarios/library/reference_library_dec.nc"
+                if any(m.endswith(DECOMPOSED_SUFFIX) for m in empty) else "")
         raise ConfigError(f"measure(s) {', '.join(map(repr, empty))} have no finite value in the "
                           f"library (never obtained); leave them out{hint}")
     return da

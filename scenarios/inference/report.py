@@ -13,12 +13,12 @@ import xarray as xr
 
 from scenarios.inference.abc import (_check_int, abc_confusion_matrix, abc_summary, approach_confusion,
                                      require_pyabc)
-from scenarios.inference.calibration import (DECOMPOSED_SUFFIX, cohort_power, coverage_text, decomposition_cost,
-                                             dose_coverage, pair_recovery)
+from scenarios.inference.calibration import (cohort_power, coverage_text, decomposition_cost, dose_coverage,
+                                             pair_recovery)
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_decomposition_cost,
                                          plot_information_gain, plot_posterior, plot_power)
-from scenarios.inference.observation import Observation, check_library_model, load_observation
+from scenarios.inference.observation import DECOMPOSED_SUFFIX, Observation, check_library_model, load_observation
 from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive
 from simulator.config import ConfigError
 
