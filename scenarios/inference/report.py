@@ -18,7 +18,8 @@ from scenarios.inference.calibration import (cohort_power, coverage_text, decomp
 from scenarios.inference.design import confusion_matrix, expected_information_gain
 from scenarios.inference.figures import (plot_confusion, plot_coverage, plot_decomposition_cost,
                                          plot_information_gain, plot_posterior, plot_power)
-from scenarios.inference.observation import DECOMPOSED_SUFFIX, Observation, check_library_model, load_observation
+from scenarios.inference.observation import (DECOMPOSED_SUFFIX, Observation, check_library, check_library_model,
+                                             load_observation)
 from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive
 from simulator.config import ConfigError
 
@@ -217,12 +218,6 @@ def decomposition_summary(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def _obtained(library: xr.Dataset) -> list[str]:
-    """Measures with at least one finite change in the library."""
-    ch = library["change"]
-    return [str(m) for m in ch.measure.values if bool(np.isfinite(ch.sel(measure=m)).any())]
-
-
 def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                     held_out_path: str | os.PathLike | None = None,
                     measures: Sequence[str] | None = None, sizes: Sequence[int] = (5, 10, 20, 40, 80),
@@ -325,7 +320,7 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
         ds.attrs[f"{prefix}coverage_method"] = cov.attrs["method"]
     cost = None
     base = [m for m in used if not m.endswith(DECOMPOSED_SUFFIX)]
-    obtained = _obtained(library)
+    obtained = [str(m) for m in check_library(library).measure.values]   # measures with a finite value
     if any(m + DECOMPOSED_SUFFIX in obtained for m in base):   # a library with decomposed units
         cost = decomposition_cost(library, measures=base, seed=seed)
         ds = ds.assign_coords(battery=cost.battery.values, unit_measure=cost.unit_measure.values)
