@@ -160,8 +160,7 @@ def svr_rate(samples: np.ndarray, fs_hz: float, n_samples: int, **svr: float) ->
                   sample_weight=w)
     for a, b in _svr_ranges(mup, opts["gap_s"] * fs_hz):
         if b > a:
-            idx = np.arange(a, b)
-            out[idx] = fit.predict(idx / fs_hz)
+            out[a:b] = fit.predict_regular(a / fs_hz, 1.0 / fs_hz, b - a)
     return out
 
 

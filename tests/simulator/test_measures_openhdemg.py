@@ -77,6 +77,18 @@ def test_svr_matches_scikit_learn_when_installed():
     np.testing.assert_allclose(ours.predict(g), ref.predict(g[:, None]), atol=5e-3)
 
 
+@pytest.mark.parametrize("n", [3, 50, 999, 15001])
+def test_svr_on_a_regular_grid_is_the_exact_evaluation(n):
+    """predict_regular (exact on every ~20th sample, cubic spline between) agrees with the exact
+    sum of Gaussians to far below the fit's tolerance (1e-3), on grids of any length."""
+    rng = np.random.default_rng(4)
+    x = np.sort(rng.uniform(0, 15, 200))
+    y = 9 + 4 * np.sin(x / 3) + rng.normal(0, 0.8, x.size)
+    fit = fit_svr(x, y, gamma=1 / 1.6, c=1 / 0.37, epsilon=0.3)
+    exact = fit.predict(0.2 + np.arange(n) / FS)
+    np.testing.assert_allclose(fit.predict_regular(0.2, 1 / FS, n), exact, rtol=0, atol=1e-6)
+
+
 def _pair(test_on: float, test_off: float, ctrl_off: float = 19.0):
     """Control and test units whose rates rise 1 pps/s to 10 s and fall 1 pps/s after."""
     def rate(t):
