@@ -127,15 +127,19 @@ def fit_svr(x: np.ndarray, y: np.ndarray, *, gamma: float, c: float, epsilon: fl
     # the arithmetic is the same, hence the same iterates.
     k_diag = np.diag(k).copy()
     positive = sign > 0
+    # Kept up to date instead of recomputed every step (same values, hence the same iterates):
+    # ``score = -sign * grad`` (both halves of the gradient step subtract from it; negation is
+    # exact) and the working-set masks, which change only at the two updated variables.
+    score = -sign * grad
+    up = np.where(positive, beta < cap, beta > 0)
+    low = np.where(positive, beta > 0, beta < cap)
+    n_up, n_low = int(up.sum()), int(low.sum())
     for _ in range(max_iter):
-        up = np.where(positive, beta < cap, beta > 0)
-        low = np.where(positive, beta > 0, beta < cap)
-        score = -sign * grad
-        if not up.any() or not low.any():
+        if n_up == 0 or n_low == 0:
             break
-        i = int(np.flatnonzero(up)[np.argmax(score[up])])
+        i = int(np.argmax(np.where(up, score, -np.inf)))
         g_max = score[i]
-        if g_max - np.min(score[low]) < tol:
+        if g_max - np.min(np.where(low, score, np.inf)) < tol:
             break
         diff = g_max - score  # > 0 for the candidates j that violate with i
         cand = low & (diff > 0)
@@ -148,9 +152,10 @@ def fit_svr(x: np.ndarray, y: np.ndarray, *, gamma: float, c: float, epsilon: fl
         ci, cj = cap[i], cap[j]
         ai, aj = beta[i], beta[j]
         qij = sign[i] * sign[j] * k[idx[i], idx[j]]
+        gi, gj = -sign[i] * score[i], -sign[j] * score[j]  # the gradient at i and j
         if sign[i] != sign[j]:
             q = max(k[idx[i], idx[i]] + k[idx[j], idx[j]] + 2.0 * qij, _TAU)
-            delta = (-grad[i] - grad[j]) / q
+            delta = (-gi - gj) / q
             dd = ai - aj
             ni, nj = ai + delta, aj + delta
             if dd > 0:
@@ -165,7 +170,7 @@ def fit_svr(x: np.ndarray, y: np.ndarray, *, gamma: float, c: float, epsilon: fl
                 nj, ni = cj, cj + dd
         else:
             q = max(k[idx[i], idx[i]] + k[idx[j], idx[j]] - 2.0 * qij, _TAU)
-            delta = (grad[i] - grad[j]) / q
+            delta = (gi - gj) / q
             s = ai + aj
             ni, nj = ai - delta, aj + delta
             if s > ci:
@@ -179,11 +184,17 @@ def fit_svr(x: np.ndarray, y: np.ndarray, *, gamma: float, c: float, epsilon: fl
             elif ni < 0:
                 ni, nj = 0.0, s
         beta[i], beta[j] = ni, nj
+        for m in (i, j):
+            u_m = bool(beta[m] < cap[m]) if positive[m] else bool(beta[m] > 0)
+            l_m = bool(beta[m] > 0) if positive[m] else bool(beta[m] < cap[m])
+            n_up += int(u_m) - int(up[m])
+            n_low += int(l_m) - int(low[m])
+            up[m], low[m] = u_m, l_m
         step = (sign[i] * (ni - ai)) * row_i + (sign[j] * (nj - aj)) * k[idx[j]]
-        grad[:n] += step
-        grad[n:] -= step
+        score[:n] -= step
+        score[n:] -= step
     # intercept: average of -y*grad over free variables, else the middle of the feasible interval
-    sg = sign * grad
+    sg = -score
     free = (beta > 0) & (beta < cap)
     if free.any():
         rho = float(np.mean(sg[free]))
