@@ -88,8 +88,9 @@ def smoothed_rate(spikes: np.ndarray, t: np.ndarray, window_s: float = 2.0) -> n
     raw[active] = inst[idx[active]]
     dt = t[1] - t[0] if t.size > 1 else 1.0
     n = max(3, int(round(window_s / dt)) | 1)
-    # np.convolve(mode="same") returns max(len(a), len(w)) samples: keep the window no longer than
-    # the record so that records shorter than ``window_s`` still give one rate per sample
+    # keep the window no longer than the record (odd), as when this used np.convolve, whose
+    # "same" mode returns max(len(a), len(w)) samples; records shorter than ``window_s`` thus
+    # give one rate per sample and the same values as before
     n = min(n, t.size if t.size % 2 else t.size - 1) if t.size >= 3 else n
     w = np.hanning(n)
     # by FFT (overlap-add): a 2-s window at 1 kHz is ~2000 taps per sample; same result to
