@@ -179,8 +179,9 @@ def test_corticomuscular_coherence_of_a_simulated_contraction(beta_contraction):
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "known deviation (issue 12): with EEG-like noise 12x the cortical signal the beta peak is "
-    "0.25 on the default 30-unit config (0.11-0.29 over seeds 0-1 and levels 18-25 %), above the published 0.02-0.1; the noise factor was chosen against an earlier body "
-    "and is not re-tuned to pass"))
+    "0.25 on the default 30-unit config (0.11-0.29 over seeds 0-1 and levels 18-25 %), above "
+    "the published 0.02-0.1; the noise factor was chosen against an earlier body and is not "
+    "re-tuned to pass"))
 def test_corticomuscular_coherence_with_eeg_noise(beta_contraction):
     """With EEG-like noise (SD 12x the cortical signal) the beta peak falls to ~0.02–0.1, as
     measured between EEG and EMG (PHYSIOLOGY.md, Coherence)."""
