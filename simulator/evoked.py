@@ -27,7 +27,7 @@ from .emg import clean_emg
 from .models.muap import MuapConfig, muap_templates
 
 __all__ = ["BipolarConfig", "muscle_arrivals", "bipolar_templates", "evoked_emg", "peak_to_peak",
-           "onset_latency", "stimulus_times"]
+           "onset_latency", "silence_end", "stimulus_times"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +117,39 @@ def peak_to_peak(t: np.ndarray, x: np.ndarray, start_s: float, stop_s: float) ->
     """Peak-to-peak amplitude of ``x`` in ``[start_s, stop_s)`` (0 for an empty window)."""
     sel = (t >= start_s) & (t < stop_s)
     return float(np.ptp(x[sel])) if sel.any() else 0.0
+
+
+def silence_end(t: np.ndarray, level: np.ndarray, *, after_s: float, threshold: float,
+                max_wait_s: float = 0.05) -> float:
+    """End [s] of the EMG silence that follows a response: the first time ``level`` is back at
+    ``threshold`` after having fallen below it (NaN if it never falls, or never returns).
+
+    The silence must begin within ``max_wait_s`` of ``after_s`` (the end of the response's
+    window): a response whose tail outlasts its window (a large, dispersed MEP) is not a
+    return of the EMG, and a dip long after it is not the silent period. Cortical silent
+    period as labs read it: from the MEP to the return of voluntary EMG (Orth & Rothwell 2004
+    Clin Neurophysiol 115:1076).
+
+    Parameters
+    ----------
+    t
+        Sample times [s].
+    level
+        Smoothed rectified EMG on ``t`` (any unit; ``threshold`` in the same).
+    after_s
+        Search for the silence from this time [s].
+    threshold
+        EMG level [same unit as ``level``] below which the muscle is silent.
+    max_wait_s
+        Latest start of the silence after ``after_s`` [s].
+    """
+    t = np.asarray(t, dtype=float)
+    level = np.asarray(level, dtype=float)
+    quiet = np.flatnonzero((t >= after_s) & (level < threshold))
+    if quiet.size == 0 or t[quiet[0]] > after_s + max_wait_s:
+        return float("nan")
+    back = np.flatnonzero((t > t[quiet[0]]) & (level >= threshold))
+    return float(t[back[0]]) if back.size else float("nan")
 
 
 def onset_latency(t: np.ndarray, x: np.ndarray, stim_s: float, *, start_s: float, stop_s: float,

@@ -169,6 +169,34 @@ def test_evoked_emg_is_linear_in_arrivals(stimulated_pair):
     assert EV.peak_to_peak(t, m, 0.0, 0.03) > 10 * EV.peak_to_peak(t, reflex, 0.0, 0.03)
 
 
+def _emg_level(spans):
+    """A smoothed rectified EMG on a 1-kHz grid: ``[(from_s, to_s, level), ...]`` over a base of 1."""
+    t = np.arange(0.0, 0.5, 1e-3)
+    x = np.ones_like(t)
+    for a, b, v in spans:
+        x[(t >= a) & (t < b)] = v
+    return t, x
+
+
+def test_silence_end_waits_for_the_silence_after_a_long_response():
+    """A response whose tail outlasts its window (to 0.06 s, window ends at 0.05 s) is not the
+    return of the EMG: the silence (0.06-0.14 s) ends at 0.14 s. This case read as an
+    immediate return (a ~22 ms silent period) in 13 % of the shipped library's sessions."""
+    t, x = _emg_level([(0.02, 0.06, 8.0), (0.06, 0.14, 0.0)])
+    assert EV.silence_end(t, x, after_s=0.05, threshold=0.5) == pytest.approx(0.14)
+    t, x = _emg_level([(0.02, 0.04, 8.0), (0.04, 0.2, 0.1)])
+    assert EV.silence_end(t, x, after_s=0.05, threshold=0.5) == pytest.approx(0.2)
+
+
+def test_silence_end_is_nan_without_a_silence_or_without_a_return():
+    t, x = _emg_level([(0.02, 0.06, 8.0)])
+    assert np.isnan(EV.silence_end(t, x, after_s=0.05, threshold=0.5))   # never silent
+    t, x = _emg_level([(0.02, 0.06, 8.0), (0.2, 0.25, 0.0)])
+    assert np.isnan(EV.silence_end(t, x, after_s=0.05, threshold=0.5))   # a late dip only
+    t, x = _emg_level([(0.02, 0.06, 8.0), (0.06, 0.5, 0.0)])
+    assert np.isnan(EV.silence_end(t, x, after_s=0.05, threshold=0.5))   # never returns
+
+
 def test_h_reflex_protocol_on_a_small_subject():
     ds = E.run(SMALL, E.HReflexProtocol(intensities_ma=(5.0, 8.0, 11.0, 40.0), repeats=1), seed=2)
     assert ds.attrs["experiment"] == "h_reflex" and ds.attrs["seed"] == 2
