@@ -200,7 +200,7 @@ def _silent_period(session: Session, p: SilentPeriodProtocol) -> xr.Dataset:
     onset_s = pre + (onset if np.isfinite(onset) else window[0] - pre)
     # from the end of the MEP window: the EMG must first fall silent, then return (a tail of the
     # MEP beyond its window read as an immediate "return" in 13 % of the shipped library's
-    # sessions: silent periods of ~22 ms where the EMG was silent for 20-80 ms)
+    # sessions: silent periods of ~22 ms where the EMG then fell silent, e.g. for 20 and 80 ms)
     end = evoked.silence_end(t, smooth, after_s=window[1], threshold=p.recovery_fraction * baseline)
     ds = xr.Dataset({
         "silent_period": ((), 1e3 * (end - onset_s), {"units": "ms", "long_name": "MEP onset to EMG return"}),
