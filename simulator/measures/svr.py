@@ -121,17 +121,17 @@ def fit_svr(x: np.ndarray, y: np.ndarray, *, gamma: float, c: float, epsilon: fl
     sign = np.concatenate([np.ones(n), -np.ones(n)])
     cap = np.concatenate([c * w, c * w])
     beta = np.zeros(2 * n)
-    grad = np.concatenate([epsilon - z, epsilon + z])  # gradient of the dual at beta = 0
     idx = np.arange(2 * n) % n
     # Per iteration the kernel rows are used on n values, not on the 2n dual variables (the
     # two halves of a row are equal up to the sign), so the work per step is halved;
     # the arithmetic is the same, hence the same iterates.
     k_diag = np.diag(k).copy()
     positive = sign > 0
-    # Kept up to date instead of recomputed every step (same values, hence the same iterates):
-    # ``score = -sign * grad`` (both halves of the gradient step subtract from it; negation is
-    # exact) and the working-set masks, which change only at the two updated variables.
-    score = -sign * grad
+    # The solver keeps ``score = -sign * grad`` (grad: the dual's gradient, ``[epsilon - z,
+    # epsilon + z]`` at beta = 0; both halves of a gradient step subtract from the score) and the
+    # working-set masks, which change only at the two updated variables, up to date instead of
+    # recomputing them every step: same values, hence the same iterates.
+    score = np.concatenate([z - epsilon, epsilon + z])
     up = np.where(positive, beta < cap, beta > 0)
     low = np.where(positive, beta > 0, beta < cap)
     n_up, n_low = int(up.sum()), int(low.sum())
@@ -194,7 +194,8 @@ def fit_svr(x: np.ndarray, y: np.ndarray, *, gamma: float, c: float, epsilon: fl
         step = (sign[i] * (ni - ai)) * row_i + (sign[j] * (nj - aj)) * k[idx[j]]
         score[:n] -= step
         score[n:] -= step
-    # intercept: average of -y*grad over free variables, else the middle of the feasible interval
+    # intercept: average of sign*grad (= -score) over free variables, else the middle of the
+    # feasible interval
     sg = -score
     free = (beta > 0) & (beta < cap)
     if free.any():
