@@ -216,13 +216,12 @@ def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str]
 
 
 def _cohort_cov(stats: _Stats, n: int, var: np.ndarray) -> np.ndarray:
-    """Predictive covariance of a cohort mean of ``n`` in every cell: ``S (1/n + 1/R) + diag(var)``
-    (the cohort's own spread and that of the library's estimate of the cell mean from ``R``
-    replicates; Gelman et al. 2013, Bayesian Data Analysis, sec. 3.2); ``var`` is error the
+    """Predictive covariance of a cohort mean of ``n`` in every cell: ``S/n + S_mean + diag(var)``
+    (the cohort's own spread and that of the library's estimate of the cell mean, ``S/R`` from
+    ``R`` complete replicates, :func:`~scenarios.inference.likelihood._mean_cov`; Gelman et al. 2013, Bayesian Data Analysis, sec. 3.2); ``var`` is error the
     virtual subjects do not carry, added in full (unlike an observed standard error,
     :func:`~scenarios.inference.likelihood._observation_cov`)."""
-    scale = 1.0 / n + 1.0 / np.maximum(stats.n_rep, 1)
-    return stats.cov * scale[..., None, None] + np.eye(var.size) * var
+    return stats.cov / n + stats.mean_cov + np.eye(var.size) * var
 
 
 def _recall(stats: _Stats, n: int, var: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -254,7 +253,8 @@ def cohort_power(library: xr.Dataset | xr.DataArray, *, sizes: Sequence[int] = (
     trained at site ``s`` and dose ``m``, the mean change is drawn from the predictive
     distribution ``N(mu, S (1/n + 1/R) + E)`` of the library's cell — its mean ``mu`` and
     between-subject covariance ``S`` estimated from ``R`` virtual subjects (the ``1/R`` term is
-    the uncertainty of that estimate, so a larger cohort cannot resolve differences the
+    the uncertainty of that estimate, counted per measure pair from the subjects that have
+    both, so a larger cohort cannot resolve differences the
     library itself cannot), and ``E = diag(extra_sd**2)`` for error the simulated subjects do
     not carry — and the site is inferred from it with the same predictive likelihood (uniform
     priors over sites and doses, maximum a posteriori site). The recall of ``s`` at ``n`` is
@@ -372,7 +372,7 @@ def cohort_power(library: xr.Dataset | xr.DataArray, *, sizes: Sequence[int] = (
         ds["best_addition"] = ("site", np.array(best, dtype=str))
         ds = ds.assign_coords(candidate=cands)
     ds.attrs = {"measures": used, "recall_target": float(recall), "n_draws": n_draws, "seed": int(seed),
-                "method": "cohort means from each cell's predictive N(mean, cov (1/n + 1/R)), "
+                "method": "cohort means from each cell's predictive N(mean, cov/n + cov of the cell mean), "
                           "mean posterior of the true site under the same likelihood"}
     return ds
 

@@ -329,7 +329,7 @@ def expected_information_gain(library: xr.Dataset | xr.DataArray, observation: O
         sub = check_library(library, observed + [m])
         st = _cell_stats(sub.values, shrinkage, sub)
         v = np.append(var, sd ** 2)
-        cov = _observation_cov(st.cov, v, n_obs, st.n_rep)                # (S, M, p+1, p+1)
+        cov = _observation_cov(st.cov, v, n_obs, st.mean_cov)                # (S, M, p+1, p+1)
         s_idx, m_idx = np.unravel_index(draws, joint.shape)
         mu = st.mean[s_idx, m_idx]                                        # (n, p+1)
         c = cov[s_idx, m_idx]

@@ -211,7 +211,7 @@ def posterior_predictive(library: xr.Dataset | xr.DataArray, result: InferenceRe
     w = np.nan_to_num(result.magnitude_posterior.sel(site=site).values)[:, None]   # (M, 1)
     mu = np.nan_to_num(stats.mean[i])                                               # (M, p)
     cell_var = np.einsum("mii->mi", _observation_cov(stats.cov[i], var, result.observation.n_subjects,
-                                                     stats.n_rep[i]))
+                                                     stats.mean_cov[i]))
     mean = (w * mu).sum(0)
     sd = np.sqrt(np.maximum((w * (cell_var + mu ** 2)).sum(0) - mean ** 2, 0.0))
     coords = {"measure": list(result.measures)}
@@ -257,7 +257,8 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     ``N(y; mu, S + diag(sd**2))`` (Wood 2010, Nature 466:1102; Price et al. 2018, J Comput Graph
     Stat 27:1). When the observation is a cohort's mean change (``observation.n_subjects = n``,
     ``sd`` its standard error) the covariance is that of a mean of ``n`` subjects,
-    ``S (1/n + 1/R) + diag(max(sd**2 - diag(S)/n, 0))`` with ``R`` the cell's replicates:
+    ``S (1/n + 1/R) + diag(max(sd**2 - diag(S)/n, 0))`` with ``R`` the cell's replicates (per
+    measure pair, those that have both):
     a published cohort of 14 is then scored as the mean of 14 virtual subjects, not as one. The prior is uniform over the sites (``control`` included when present) and
     uniform over each site's magnitude grid, so a site's evidence is the mean likelihood over its
     magnitudes. The posterior itself is deterministic; ``n_bootstrap`` resamples the library's
@@ -381,8 +382,9 @@ def _pairs(stats: _Stats, y: np.ndarray, var: np.ndarray, sites: list[str], mags
     pm = mean[a][:, :, None, :] + mean[b][:, None, :, :] - baseline
     pc = stats.cov[a][:, :, None] + stats.cov[b][:, None, :]
     present = stats.present[a][:, :, None] & stats.present[b][:, None, :]
-    n_rep = np.minimum(stats.n_rep[a][:, :, None], stats.n_rep[b][:, None, :])
-    pll = _gauss_loglik(y, pm, _observation_cov(pc, var, n_obs, n_rep))
+    # the two cells' means are estimated from different replicates: their uncertainties add
+    mc = stats.mean_cov[a][:, :, None] + stats.mean_cov[b][:, None, :]
+    pll = _gauss_loglik(y, pm, _observation_cov(pc, var, n_obs, mc))
     pll = np.where(present, pll, -np.inf)
     pair_ev = _logmeanexp(pll, axis=(1, 2))
     labels = [f"{sites[i]}{PAIR_SEP}{sites[j]}" for i, j in combos]

@@ -94,10 +94,26 @@ def test_observation_covariance_formula():
     cov = np.diag([4.0, 9.0])
     cov[0, 1] = cov[1, 0] = 3.0
     var = np.array([0.01, 1.0])          # first below the model's S/n = 0.4, second above 0.9
-    got = _observation_cov(cov, var, 10, np.array(20))
+    got = _observation_cov(cov, var, 10, cov / 20)
     expect = cov * (1 / 10 + 1 / 20) + np.diag([0.0, 1.0 - 0.9])
     np.testing.assert_allclose(got, expect)
     np.testing.assert_allclose(_observation_cov(cov, var), cov + np.diag(var))   # one subject
+
+
+def test_a_measure_missing_in_some_replicates_costs_only_its_own_mean():
+    """The uncertainty of a cell's mean counts each measure's own replicates: a measure missing
+    in 14 of 20 subjects (delta-F where units are not recruited) leaves the others' at S/20."""
+    from scenarios.inference.likelihood import _cell_stats
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 1, 20, 3)) * np.array([1.0, 2.0, 3.0])
+    x[0, 0, 6:, 2] = np.nan
+    where = xr.DataArray(x, dims=("site", "magnitude", "replicate", "measure"),
+                         coords={"site": ["a"], "magnitude": [0.3], "measure": ["p", "q", "r"]})
+    st = _cell_stats(x, 0.0, where)
+    mc, cov = st.mean_cov[0, 0], st.cov[0, 0]
+    np.testing.assert_allclose(mc[:2, :2], cov[:2, :2] / 20)      # complete measures: S / R
+    np.testing.assert_allclose(mc[2, 2], cov[2, 2] / 6)           # the gappy one: its 6 values
+    np.testing.assert_allclose(mc[0, 2], cov[0, 2] * 6 / (20 * 6))   # n_ij / (n_i n_j)
 
 
 def test_pairs_use_the_cohort_covariance(lib):
