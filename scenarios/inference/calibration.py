@@ -218,8 +218,9 @@ def pair_recovery(library: xr.Dataset | xr.DataArray, *, measures: Sequence[str]
 def _cohort_cov(stats: _Stats, n: int, var: np.ndarray) -> np.ndarray:
     """Predictive covariance of a cohort mean of ``n`` in every cell: ``S/n + S_mean + diag(var)``
     (the cohort's own spread and that of the library's estimate of the cell mean, ``S/R`` from
-    ``R`` complete replicates, :func:`~scenarios.inference.likelihood._mean_cov`; Gelman et al. 2013, Bayesian Data Analysis, sec. 3.2); ``var`` is error the
-    virtual subjects do not carry, added in full (unlike an observed standard error,
+    ``R`` complete replicates, :func:`~scenarios.inference.likelihood._mean_cov`; Gelman et al.
+    2013, Bayesian Data Analysis, sec. 3.2); ``var`` is error the virtual subjects do not carry,
+    added in full (unlike an observed standard error,
     :func:`~scenarios.inference.likelihood._observation_cov`)."""
     return stats.cov / n + stats.mean_cov + np.eye(var.size) * var
 
@@ -372,7 +373,8 @@ def cohort_power(library: xr.Dataset | xr.DataArray, *, sizes: Sequence[int] = (
         ds["best_addition"] = ("site", np.array(best, dtype=str))
         ds = ds.assign_coords(candidate=cands)
     ds.attrs = {"measures": used, "recall_target": float(recall), "n_draws": n_draws, "seed": int(seed),
-                "method": "cohort means from each cell's predictive N(mean, cov/n + cov of the cell mean), "
+                "method": "cohort means from each cell's predictive N(mean, cov/n + cov of the cell "
+                          "mean), "
                           "mean posterior of the true site under the same likelihood"}
     return ds
 

@@ -258,9 +258,9 @@ def infer(library: xr.Dataset | xr.DataArray, observation: Observation, *, pairs
     Stat 27:1). When the observation is a cohort's mean change (``observation.n_subjects = n``,
     ``sd`` its standard error) the covariance is that of a mean of ``n`` subjects,
     ``S (1/n + 1/R) + diag(max(sd**2 - diag(S)/n, 0))`` with ``R`` the cell's replicates (per
-    measure pair, those that have both):
-    a published cohort of 14 is then scored as the mean of 14 virtual subjects, not as one. The prior is uniform over the sites (``control`` included when present) and
-    uniform over each site's magnitude grid, so a site's evidence is the mean likelihood over its
+    measure pair, those that have both): a published cohort of 14 is then scored as the mean of
+    14 virtual subjects, not as one. The prior is uniform over the sites (``control`` included
+    when present) and uniform over each site's magnitude grid, so a site's evidence is the mean likelihood over its
     magnitudes. The posterior itself is deterministic; ``n_bootstrap`` resamples the library's
     replicates to show how much it depends on which virtual subjects were simulated.
 
