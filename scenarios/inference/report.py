@@ -23,7 +23,7 @@ from scenarios.inference.observation import (DECOMPOSED_SUFFIX, Observation, che
 from scenarios.inference.posterior import InferenceResult, infer, posterior_predictive
 from simulator.config import ConfigError
 
-__all__ = ["run_inference", "run_calibration", "calibration_summary"]
+__all__ = ["run_inference", "run_calibration", "calibration_summary", "calibration_markdown"]
 
 
 def run_inference(library_path: str | os.PathLike, observation_path: str | os.PathLike,
@@ -162,15 +162,9 @@ def calibration_summary(ds: xr.Dataset) -> str:
     held = "held_out_recall" in ds
     lines.append(f"\n{'site':<28}{'recall (LOO)':>13}" + (f"{'held-out':>10}" if held else "")
                  + f"{'n needed':>10}  best added measure")
-    for s in ds.site.values:
-        n = float(ds.n_needed.sel(site=s))
-        row = f"{str(s):<28}{float(ds.recall_loo.sel(site=s)):>13.2f}"
-        if held:
-            row += f"{float(ds.held_out_recall.sel(site=s)):>10.2f}"
-        row += f"{'>' + str(int(ds['size'].values[-1])) if np.isnan(n) else str(int(n)):>10}"
-        if "best_addition" in ds:
-            row += f"  {str(ds.best_addition.sel(site=s).item()) or '-'}"
-        lines.append(row)
+    for site, loo, out, n, best in _site_rows(ds):
+        lines.append(f"{site:<28}{loo:>13.2f}" + (f"{out:>10.2f}" if held else "") + f"{n:>10}"
+                     + (f"  {best}" if "best_addition" in ds else ""))
     lines.append(f"(recall: fraction of single subjects inferred as their site; n needed: smallest "
                  f"cohort whose mean gives the true site a posterior >= {ds.attrs['recall_target']:g})")
     for key, what in (("not_identifiable_loo", "left-out"), ("not_identifiable_held_out", "held-out")):
@@ -192,6 +186,50 @@ def calibration_summary(ds: xr.Dataset) -> str:
     if "decomposition_recall" in ds:
         lines.append(decomposition_summary(ds))
     return "\n".join(lines) + "\n"
+
+
+def _site_rows(ds: xr.Dataset) -> list[tuple[str, float, float, str, str]]:
+    """Per site of :func:`run_calibration`'s Dataset: recall on left-out and held-out subjects
+    (NaN without a held-out library), the cohort size needed (``">80"`` beyond the largest
+    size tried) and the added measure that lowers it most (``"-"`` if none)."""
+    rows = []
+    for s in ds.site.values:
+        n = float(ds.n_needed.sel(site=s))
+        held = float(ds.held_out_recall.sel(site=s)) if "held_out_recall" in ds else float("nan")
+        best = str(ds.best_addition.sel(site=s).item()) if "best_addition" in ds else ""
+        rows.append((str(s), float(ds.recall_loo.sel(site=s)), held,
+                     f">{int(ds['size'].values[-1])}" if np.isnan(n) else str(int(n)), best or "-"))
+    return rows
+
+
+def calibration_markdown(ds: xr.Dataset) -> str:
+    """``calibration.md``: :func:`run_calibration`'s per-site table and summary lines in Markdown,
+    as pasted into the README between ``<!-- calibration.md -->`` markers."""
+    held = "held_out_recall" in ds
+    rows = _site_rows(ds)
+    best = any(r[4] != "-" for r in rows)   # no column when every usable measure is in the battery
+    head = ["site", "recall, left-out subjects"] + (["recall, held-out subjects"] if held else [])
+    head += [f"cohort for P(true site) >= {ds.attrs['recall_target']:g}"]
+    head += ["measure that lowers it most"] if best else []
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1 - best) + "---|" * best]
+    for site, loo, out, n, add in rows:
+        cells = [site, f"{loo:.2f}"] + ([f"{out:.2f}"] if held else []) + [n] + ([add] if best else [])
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = []
+    for key, what in (("not_identifiable_loo", "left-out"), ("not_identifiable_held_out", "held-out")):
+        if key in ds.attrs:
+            notes.append(f"{len(ds.attrs[key])} pairs not identifiable on {what} subjects")
+    if "pair_recall" in ds:
+        notes.append(f"two sites at once: the true pair is the MAP hypothesis for "
+                     f"{100 * ds.attrs['pair_recall']:.0f} % of left-out subjects (chance "
+                     f"{100 * ds.attrs['pair_chance']:.1f} %)")
+    for prefix, what in (("", "left-out"), ("held_out_", "held-out")):
+        if f"{prefix}coverage" in ds:
+            notes.append(f"dose coverage on {what} subjects: "
+                         + coverage_text(ds.level.values, ds[f"{prefix}coverage"].values))
+    measures = ", ".join(ds.attrs["measures"])
+    return ("\n".join(lines) + f"\n\n{len(ds.attrs['measures'])} measures ({measures}); "
+            + "; ".join(notes) + ".\n")
 
 
 def decomposition_summary(ds: xr.Dataset) -> str:
@@ -229,7 +267,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     library when given (other virtual subjects, e.g. a population with other base parameters),
     :func:`pair_recovery` (two sites at once), the :func:`dose_coverage` of the dose's credible
     intervals (on left-out subjects, and on the held-out subjects when given) and the
-    :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``, ``confusion.png``
+    :func:`cohort_power`, then writes ``calibration.nc``, ``calibration.txt``, ``calibration.md``
+    (:func:`calibration_markdown`, the README's table), ``confusion.png``
     (and ``confusion_held_out.png``), ``coverage.png`` (:func:`plot_coverage`) and
     ``power.png`` into ``out_dir``. A library built with decomposed HD-sEMG (measures ending in
     ``_dec``) also gets :func:`decomposition_cost` — recall with the true-unit measures, with
@@ -351,6 +390,8 @@ def run_calibration(library_path: str | os.PathLike, out_dir: str | os.PathLike,
     save_netcdf(ds, out / "calibration.nc")
     with atomic_path(out / "calibration.txt", suffix=".txt") as tmp:
         tmp.write_text(text)
+    with atomic_path(out / "calibration.md", suffix=".md") as tmp:
+        tmp.write_text(calibration_markdown(ds))
     for name, fig in figs.items():
         save_figure(fig, out / name)
     return out

@@ -183,6 +183,13 @@ def test_calibrate_cli_writes_recall_coverage_and_power(tmp_path, capsys):
     assert "Two sites at once" in text and ds.pair_recall.sizes["pair"] == 15
     for name in ("calibration.txt", "confusion.png", "confusion_held_out.png", "coverage.png", "power.png"):
         assert (out / name).stat().st_size > 0
+    # the README's table: one row per site with the Dataset's numbers, and the summary line
+    md = (out / "calibration.md").read_text().splitlines()
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in md if line.startswith("| ")}
+    for s in SIGNATURES:
+        assert rows[s][1] == f"{float(ds.recall_loo.sel(site=s)):.2f}"
+        assert rows[s][2] == f"{float(ds.held_out_recall.sel(site=s)):.2f}"
+    assert f"{len(ds.attrs['not_identifiable_loo'])} pairs not identifiable on left-out" in md[-1]
     # bad input: one line, exit 2, nothing written
     with pytest.raises(SystemExit) as exc:
         main(["calibrate", "--library", str(tmp_path / "lib.nc"), "--sizes", "8,2", "--out", str(tmp_path / "x")])
