@@ -228,8 +228,30 @@ def calibration_markdown(ds: xr.Dataset) -> str:
             notes.append(f"dose coverage on {what} subjects: "
                          + coverage_text(ds.level.values, ds[f"{prefix}coverage"].values))
     measures = ", ".join(ds.attrs["measures"])
-    return ("\n".join(lines) + f"\n\n{len(ds.attrs['measures'])} measures ({measures}); "
+    text = ("\n".join(lines) + f"\n\n{len(ds.attrs['measures'])} measures ({measures}); "
             + "; ".join(notes) + ".\n")
+    return text + (_decomposition_markdown(ds) if "decomposition_recall" in ds else "")
+
+
+def _decomposition_markdown(ds: xr.Dataset) -> str:
+    """The decomposed-units section of ``calibration.md`` (:func:`decomposition_cost`)."""
+    batteries = [str(b) for b in ds.battery.values]
+    lines = ["", "Recall of left-out subjects with the motor-unit measures of true units, of decomposed "
+             f"units instead ({', '.join(ds.attrs['decomposition_swapped'])} -> *{DECOMPOSED_SUFFIX}), "
+             "and with none:", "", "| site | " + " | ".join(batteries) + " |",
+             "|---|" + "---:|" * len(batteries)]
+    for s in ds.site.values:
+        lines.append(f"| {s} | " + " | ".join(
+            f"{float(ds.decomposition_recall.sel(battery=b, site=s)):.2f}" for b in batteries) + " |")
+    lines.append("| accuracy | " + " | ".join(
+        f"{float(ds.decomposition_accuracy.sel(battery=b)):.2f}" for b in batteries) + " |")
+    lines += ["", "| unit measure | r (decomposed vs true change) | bias | subjects with both |",
+              "|---|---:|---:|---:|"]
+    for m in ds.unit_measure.values:
+        lines.append(f"| {m} | {float(ds.decomposition_change_correlation.sel(unit_measure=m)):.2f} | "
+                     f"{float(ds.decomposition_change_bias.sel(unit_measure=m)):.3g} | "
+                     f"{100 * float(ds.decomposition_fraction_obtained.sel(unit_measure=m)):.0f} % |")
+    return "\n".join(lines) + "\n"
 
 
 def decomposition_summary(ds: xr.Dataset) -> str:

@@ -283,6 +283,11 @@ def test_calibrate_reports_the_cost_of_decomposed_units(tmp_path, capsys):
     ds = load_netcdf(out / "calibration.nc")
     assert ds.decomposition_recall.dims == ("battery", "site") and ds.decomposition_accuracy.sizes["battery"] == 3
     assert (out / "decomposition.png").stat().st_size > 0
+    md = (out / "calibration.md").read_text()
+    acc = [f"{float(ds.decomposition_accuracy.sel(battery=b)):.2f}" for b in ds.battery.values]
+    assert "| accuracy | " + " | ".join(acc) + " |" in md
+    r = float(ds.decomposition_change_correlation.sel(unit_measure="delta_f_pps"))
+    assert f"| delta_f_pps | {r:.2f} | " in md
 
 
 def test_decomposed_change_agreement_is_measured():
