@@ -249,6 +249,7 @@ def _check_atlas_report(out, lib):
 # ----------------------------------------------------------------------------- the shipped library
 REFERENCE_LIBRARY = T.LIBRARY / "reference_library.nc"
 DECOMPOSED_LIBRARY = T.LIBRARY / "reference_library_dec.nc"
+HELD_OUT_LIBRARY = T.LIBRARY / "populations" / "held_out.nc"
 
 
 def test_reference_library_is_of_real_size():
@@ -291,7 +292,8 @@ def test_reference_library_identifies_most_sites():
     assert float(np.mean([cm.sel(true_site=s, inferred_site=s) for s in weak])) < 0.3
 
 
-@pytest.mark.parametrize("path", [REFERENCE_LIBRARY, DECOMPOSED_LIBRARY], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [REFERENCE_LIBRARY, DECOMPOSED_LIBRARY, HELD_OUT_LIBRARY],
+                         ids=lambda p: p.stem)
 def test_shipped_library_was_built_by_this_model(path):
     """A library simulated by another body (equations or default parameters) or another mnpool
     version must be rebuilt (the command in its attrs) before its posteriors mean anything."""
