@@ -49,7 +49,9 @@ def change(pre: xr.Dataset, post: xr.Dataset) -> dict[str, float]:
     Unit measures compare the same units (those with a finite value in both sessions) and take
     the median of the per-unit changes; scalar measures compare the session values. With
     decomposed sessions, the ``_dec`` measures do the same on decomposed units paired across
-    sessions by MUAP similarity.
+    sessions by MUAP similarity, and ``tracked_units_dec`` is not a change but the number of
+    units so paired: a lab knows it, so the inference uses it like the changes, and it carries
+    information about a site only through what the adaptation does to the decomposable units.
     """
     out: dict[str, float] = {}
     if "dec_template" in pre and "dec_template" in post:
