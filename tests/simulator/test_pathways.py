@@ -187,12 +187,19 @@ def test_beta_common_input_gives_beta_coherence():
     assert c[beta].mean() > 1.3 * c0[beta].mean()
 
 
+#: The 5-HT2 antagonist's dose as the fraction of monoaminergic drive it removes: fitted so that
+#: delta-F falls by Goodlich et al.'s mean 0.875 pps (7.5 % gives -0.89 pps; the 10 % assumed
+#: before gave -1.31), as the issue asks: "a monoaminergic reduction giving delta-F -0.75 to
+#: -1.0 pps"; validation/ledger.toml.
+GOODLICH_DOSE = 0.075
+
+
 @pytest.mark.slow
 def test_serotonin_antagonist_matches_goodlich_2023():
-    """A 5-HT2 antagonist (cyproheptadine, modelled as 10 % less monoaminergic drive) lowers
-    delta-F by ~0.75–1.0 pps, discharge rate by ~1 pps, raises derecruitment threshold by ~1.2 %MVC
-    and leaves MVC about unchanged (Goodlich et al. 2023 J Physiol). Bounds are the published
-    changes widened by their spread; the model's MVC falls by ~5 % (test: < 8 %)."""
+    """A 5-HT2 antagonist (cyproheptadine) dosed to lower delta-F by ~0.75–1.0 pps (the fit) lowers
+    discharge rate by ~1 pps, raises derecruitment threshold by ~1.2 %MVC and changes MVC by less
+    than 3 % (Goodlich et al. 2023 J Physiol): those three are predictions; rate and derecruitment
+    bounds are the published changes widened by their spread."""
     from simulator.inputs.neuromodulation import NeuromodulationConfig
     from simulator.simulation import calibrate
     task = TaskConfig(shape="triangle", level=20.0, rise_s=10.0, fall_s=10.0, rest_s=0.5, rest_after_s=1.5)
@@ -211,11 +218,11 @@ def test_serotonin_antagonist_matches_goodlich_2023():
         return cal.mvc_n, np.median(df[sel]), np.mean(peak), np.nanmean(s.derecruitment_threshold.values)
 
     mvc0, df0, rate0, der0 = measure(1.0)
-    mvc1, df1, rate1, der1 = measure(0.9)
-    assert -1.75 <= df1 - df0 <= -0.5
+    mvc1, df1, rate1, der1 = measure(1.0 - GOODLICH_DOSE)
+    assert -1.0 <= df1 - df0 <= -0.75, "the fitted dose no longer gives Goodlich's delta-F change"
     assert -2.0 <= rate1 - rate0 <= -0.2
     assert 0.2 <= der1 - der0 <= 2.5
-    assert abs(mvc1 / mvc0 - 1) < 0.08
+    assert abs(mvc1 / mvc0 - 1) < 0.03
 
 
 def test_intrinsic_threshold_shift_changes_recruitment(base_cfg):
