@@ -189,8 +189,8 @@ def test_beta_common_input_gives_beta_coherence():
 
 #: The 5-HT2 antagonist's dose as the fraction of monoaminergic drive it removes: fitted so that
 #: delta-F falls by Goodlich et al.'s mean 0.875 pps (7.5 % gives -0.89 pps; the 10 % assumed
-#: before gave -1.31), as the issue asks: "a monoaminergic reduction giving delta-F -0.75 to
-#: -1.0 pps"; validation/ledger.toml.
+#: before gave -1.31), as issue 12 words the check: "a monoaminergic reduction giving delta-F
+#: -0.75 to -1.0 pps"; validation/ledger.toml.
 GOODLICH_DOSE = 0.075
 
 
