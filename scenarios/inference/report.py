@@ -233,48 +233,50 @@ def calibration_markdown(ds: xr.Dataset) -> str:
     return text + (_decomposition_markdown(ds) if "decomposition_recall" in ds else "")
 
 
+def _decomposition_rows(ds: xr.Dataset) -> tuple[list[str], list[tuple[str, list[float]]],
+                                                   list[tuple[str, float, float, float]]]:
+    """What both renderings of :func:`decomposition_cost` show: the batteries, the recall of
+    every site (then the accuracy) per battery, and per unit measure the correlation and bias
+    of the decomposed against the true change and the fraction of subjects with both."""
+    batteries = [str(b) for b in ds.battery.values]
+    recall = [(str(s), [float(ds.decomposition_recall.sel(battery=b, site=s)) for b in batteries])
+              for s in ds.site.values]
+    recall.append(("accuracy", [float(ds.decomposition_accuracy.sel(battery=b)) for b in batteries]))
+    agreement = [(str(m), float(ds.decomposition_change_correlation.sel(unit_measure=m)),
+                  float(ds.decomposition_change_bias.sel(unit_measure=m)),
+                  float(ds.decomposition_fraction_obtained.sel(unit_measure=m)))
+                 for m in ds.unit_measure.values]
+    return batteries, recall, agreement
+
+
 def _decomposition_markdown(ds: xr.Dataset) -> str:
     """The decomposed-units section of ``calibration.md`` (:func:`decomposition_cost`)."""
-    batteries = [str(b) for b in ds.battery.values]
+    batteries, recall, agreement = _decomposition_rows(ds)
     lines = ["", "Recall of left-out subjects with the motor-unit measures of true units, of decomposed "
              f"units instead ({', '.join(ds.attrs['decomposition_swapped'])} -> *{DECOMPOSED_SUFFIX}), "
              "and with none:", "", "| site | " + " | ".join(batteries) + " |",
              "|---|" + "---:|" * len(batteries)]
-    for s in ds.site.values:
-        lines.append(f"| {s} | " + " | ".join(
-            f"{float(ds.decomposition_recall.sel(battery=b, site=s)):.2f}" for b in batteries) + " |")
-    lines.append("| accuracy | " + " | ".join(
-        f"{float(ds.decomposition_accuracy.sel(battery=b)):.2f}" for b in batteries) + " |")
+    lines += [f"| {label} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for label, values in recall]
     lines += ["", "| unit measure | r (decomposed vs true change) | bias | subjects with both |",
               "|---|---:|---:|---:|"]
-    for m in ds.unit_measure.values:
-        lines.append(f"| {m} | {float(ds.decomposition_change_correlation.sel(unit_measure=m)):.2f} | "
-                     f"{float(ds.decomposition_change_bias.sel(unit_measure=m)):.3g} | "
-                     f"{100 * float(ds.decomposition_fraction_obtained.sel(unit_measure=m)):.0f} % |")
+    lines += [f"| {m} | {r:.2f} | {bias:.3g} | {100 * frac:.0f} % |" for m, r, bias, frac in agreement]
     return "\n".join(lines) + "\n"
 
 
 def decomposition_summary(ds: xr.Dataset) -> str:
     """The "decomposed instead of true units" section of ``calibration.txt``
     (:func:`decomposition_cost`, stored as ``decomposition_*`` variables)."""
-    batteries = [str(b) for b in ds.battery.values]
+    batteries, recall, agreement = _decomposition_rows(ds)
     lines = [f"\nMotor-unit measures from decomposed HD-sEMG instead of true units "
              f"({', '.join(ds.attrs['decomposition_swapped'])} -> *{DECOMPOSED_SUFFIX}; left-out subjects):",
              f"  {'site':<28}" + "".join(f"{b:>18}" for b in batteries)]
-    for s in ds.site.values:
-        lines.append(f"  {str(s):<28}" + "".join(
-            f"{float(ds.decomposition_recall.sel(battery=b, site=s)):>18.2f}" for b in batteries))
-    lines.append(f"  {'accuracy':<28}" + "".join(
-        f"{float(ds.decomposition_accuracy.sel(battery=b)):>18.2f}" for b in batteries))
+    lines += [f"  {label:<28}" + "".join(f"{v:>18.2f}" for v in values) for label, values in recall]
     lines.append(f"  {'subjects scored':<28}" + "".join(
         f"{int(ds.decomposition_n_observations.sel(battery=b)):>18d}" for b in batteries))
     lines.append("  Decomposed against true change over every subject (r: correlation; bias: decomposed "
                  "minus true; obtained: subjects with both):")
     lines.append(f"  {'measure':<28}{'r':>6}{'bias':>10}{'obtained':>10}")
-    for m in ds.unit_measure.values:
-        lines.append(f"  {str(m):<28}{float(ds.decomposition_change_correlation.sel(unit_measure=m)):>6.2f}"
-                     f"{float(ds.decomposition_change_bias.sel(unit_measure=m)):>10.3g}"
-                     f"{100 * float(ds.decomposition_fraction_obtained.sel(unit_measure=m)):>9.0f}%")
+    lines += [f"  {m:<28}{r:>6.2f}{bias:>10.3g}{100 * frac:>9.0f}%" for m, r, bias, frac in agreement]
     return "\n".join(lines)
 
 
