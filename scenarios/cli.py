@@ -19,6 +19,7 @@ import validation.commands  # noqa: F401  (registers decompose, score, benchmark
 import scenarios.commands  # noqa: F401  (registers sweep, experiment, train, atlas, infer)
 from simulator.commandline import SUBCOMMANDS
 from simulator.config import ConfigError
+from simulator.engine import check_environment
 from simulator.staging import interrupt_received
 
 __all__ = ["main", "build_parser"]
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
+        check_environment()
         return int(args.func(args) or 0)
     except (ConfigError, FileNotFoundError) as exc:
         print(f"mnpool: error: {_one_line(exc)}", file=sys.stderr)

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from .config import ConfigError
 from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Built, Structure, build
 
-__all__ = ["ENGINES", "Values", "Results", "run", "resolve"]
+__all__ = ["ENGINES", "Values", "Results", "run", "resolve", "check_environment"]
 
 ENGINES = ("auto", "runtime", "standalone")
 
@@ -202,13 +203,27 @@ def resolve(engine: str) -> str:
     chosen = os.environ.get("MNPOOL_ENGINE", "").strip()
     if chosen:
         if chosen not in ("runtime", "standalone"):
-            raise ValueError(f"MNPOOL_ENGINE = {chosen!r} is not allowed; expected runtime or standalone")
+            raise ConfigError(f"MNPOOL_ENGINE = {chosen!r} is not allowed; expected runtime or standalone")
         return chosen
     from .standalone import compiler_works
     if compiler_works():
         return "standalone"
     _notice("no working C++ compiler (make and $CXX or g++); running on the slower runtime engine")
     return "runtime"
+
+
+def check_environment() -> None:
+    """Check the environment variables that choose how networks run, before any work.
+
+    Raises
+    ------
+    simulator.config.ConfigError
+        ``$MNPOOL_ENGINE`` names no engine, or ``$MNPOOL_SCRATCH`` is not a writable folder.
+    """
+    from .standalone import scratch_root
+    if os.environ.get("MNPOOL_ENGINE", "").strip():
+        resolve("auto")  # with the variable set, this only checks its value (no compiler probe)
+    scratch_root()
 
 
 def run(structure: Structure, values: Values, engine: str = "auto", *, progress: bool = False) -> Results:

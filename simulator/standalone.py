@@ -40,7 +40,7 @@ import numpy as np
 from .network import DRIVE_SIGNALS, NERVE_STATES, PATHWAY_CURRENTS, Structure, build, fit_timed
 
 __all__ = ["StandaloneError", "BinaryFailed", "StandaloneBuild", "ensure_build", "run_build",
-           "build_dir", "compiler_works", "MANIFEST"]
+           "build_dir", "compiler_works", "scratch_root", "MANIFEST"]
 
 #: Name of the manifest file inside a build folder.
 MANIFEST = "mnpool-build.json"
@@ -239,6 +239,41 @@ def discard(build_: StandaloneBuild) -> None:
 
 
 # ----------------------------------------------------------------------------- running
+#: Free space a RAM-backed scratch folder must have to be used for a run's files [bytes].
+SCRATCH_MIN_FREE = 1 << 30
+
+
+def scratch_root() -> str | None:
+    """Folder for the files a compiled run exchanges with Python (inputs, monitor outputs).
+
+    ``$MNPOOL_SCRATCH`` if set; else ``/dev/shm`` where it is a writable RAM-backed folder with
+    at least :data:`SCRATCH_MIN_FREE` free; else None (the system's temporary folder). A battery
+    session passes ~150 MB through these files: on this project's 2-core VM, writing them to
+    disk cost ~2.5 s of kernel time per 7.8-s session, in RAM ~0.3 s (benchmarks/README.md,
+    tenth session). The files live only for the run, so nothing is left in RAM afterwards.
+
+    Raises
+    ------
+    simulator.config.ConfigError
+        ``$MNPOOL_SCRATCH`` is set but is not a writable folder.
+    """
+    chosen = os.environ.get("MNPOOL_SCRATCH", "").strip()
+    if chosen:
+        if not (os.path.isdir(chosen) and os.access(chosen, os.W_OK | os.X_OK)):
+            from .config import ConfigError
+            raise ConfigError(f"MNPOOL_SCRATCH = {chosen!r} is not a writable folder; "
+                             "name one that is, or unset it")
+        return chosen
+    shm = "/dev/shm"
+    try:
+        if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) \
+                and shutil.disk_usage(shm).free >= SCRATCH_MIN_FREE:
+            return shm
+    except OSError:
+        pass
+    return None
+
+
 def _arguments(build_: StandaloneBuild, values: dict[str, Any], folder: Path) -> list[str]:
     args = []
     for key, value in values.items():
@@ -276,7 +311,7 @@ def run_build(build_: StandaloneBuild, values: dict[str, Any]) -> dict[str, np.n
         A value does not fit the network (:class:`BinaryFailed`: the binary failed or wrote no
         results).
     """
-    with tempfile.TemporaryDirectory(prefix="mnpool-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mnpool-run-", dir=scratch_root()) as tmp:
         folder = Path(tmp)
         args = _arguments(build_, values, folder)
         try:

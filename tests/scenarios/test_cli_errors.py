@@ -101,6 +101,19 @@ def test_out_under_a_file_fails_before_any_work(tmp_path, inputs, no_simulation)
     assert files_under(tmp_path) == ["afile", "c.toml", "dec.csv"]
 
 
+@pytest.mark.parametrize("variable, value, needle", [
+    ("MNPOOL_ENGINE", "gpu", "MNPOOL_ENGINE = 'gpu' is not allowed"),
+    ("MNPOOL_SCRATCH", "/nonexistent/scratch", "MNPOOL_SCRATCH = '/nonexistent/scratch' is not a writable"),
+])
+def test_bad_environment_is_one_line_before_any_work(tmp_path, no_simulation, monkeypatch,
+                                                     variable, value, needle):
+    monkeypatch.setenv(variable, value)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(SMALL)
+    assert_one_line_error(*run(["simulate", "--config", cfg, "--out", tmp_path / "o"])[::2], needle)
+    assert not (tmp_path / "o").exists()
+
+
 # ---------------------------------------------------------------- 3./4. partial output, overwrite
 def test_emg_failure_half_way_leaves_nothing(tmp_path, inputs, monkeypatch):
     import simulator.plotting as plotting

@@ -143,3 +143,39 @@ def test_unusable_cache_falls_back_to_runtime(tmp_path, monkeypatch, capfd):
     assert ds.attrs["engine"] == "runtime"
     err = capfd.readouterr().err
     assert err.count("standalone engine unavailable") == 1 and "running on the runtime engine" in err
+
+
+@pytest.mark.standalone
+def test_run_files_go_to_the_scratch_folder_and_are_removed(tmp_path, monkeypatch):
+    """The files a compiled run exchanges with Python live in ``$MNPOOL_SCRATCH`` (default: RAM,
+    /dev/shm) only while it runs; the spikes are those of a run through the disk."""
+    cfg = _tiny(level=45.0)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    seen: list[list[str]] = []
+    run_build = standalone.run_build
+
+    def watching(build_, values):
+        out = run_build(build_, values)
+        seen.append(sorted(p.name for p in scratch.iterdir()))
+        return out
+
+    monkeypatch.setattr(standalone, "run_build", watching)
+    monkeypatch.setenv("MNPOOL_SCRATCH", str(scratch))
+    in_scratch = simulate(cfg.replace(engine="standalone"), calibration=UNIT_CAL)
+    assert seen == [[]] and not list(scratch.iterdir())  # the run's folder is gone afterwards
+    monkeypatch.delenv("MNPOOL_SCRATCH")
+    default = simulate(cfg.replace(engine="standalone"), calibration=UNIT_CAL)
+    np.testing.assert_array_equal(in_scratch.spike_time, default.spike_time)
+
+
+def test_scratch_folder_that_is_not_a_folder_is_refused_before_any_run(tmp_path, monkeypatch):
+    from simulator.config import ConfigError
+    monkeypatch.setenv("MNPOOL_SCRATCH", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="MNPOOL_SCRATCH = .*missing.* is not a writable folder"):
+        engine.check_environment()
+    monkeypatch.setenv("MNPOOL_SCRATCH", str(tmp_path))
+    engine.check_environment()
+    assert standalone.scratch_root() == str(tmp_path)
+    monkeypatch.delenv("MNPOOL_SCRATCH")
+    assert standalone.scratch_root() in ("/dev/shm", None)
