@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 OUT ?= demo_output
 PYTEST_ARGS ?= -m "not slow" -n auto --dist worksteal --durations=30
 
-.PHONY: venv demo test test-all bench clean
+.PHONY: venv demo test test-all bench libraries clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,11 @@ bench: $(STAMP)
 	mkdir -p .benchmarks
 	$(PY) -m pytest benchmarks -m "" --benchmark-only --benchmark-columns=min,mean,rounds --benchmark-json=.benchmarks/latest.json
 	$(PY) benchmarks/report.py .benchmarks/latest.json
+
+# After a change of the body: rebuild the shipped libraries and the README blocks made from them
+# (~3.5 h on 2 cores, resumable; scenarios/rebuild_libraries.py says what it runs).
+libraries: $(STAMP)
+	$(PY) -m scenarios.rebuild_libraries --out library-build
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info .pytest_cache .benchmarks
