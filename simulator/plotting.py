@@ -148,7 +148,10 @@ def plot_pathways(ds: xr.Dataset, *, smooth_s: float = 0.05):
         ax.axhline(0, color="0.6", lw=0.5)
         ax.set_ylabel("current (nA)")
         ax.set_title(f"{label}: unit {int(ds['pathway_unit'].values[k])}", fontsize=9)
-    axes[0].legend(fontsize=7, frameon=False, ncol=2)
+    # one legend above the panels: inside an axes, loc="best" covered a trace and its search
+    # over the 20 000-point lines took half of the figure's drawing time
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.905),
+               ncol=3, fontsize=8, frameon=False)
     axes[2].plot(t, ds["force_mvc"].values, color="k", lw=1)
     axes[2].set_ylabel("force (%MVC)")
     axes[2].set_xlabel("time (s)")
