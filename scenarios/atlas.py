@@ -41,7 +41,7 @@ from simulator.config import ConfigError
 from simulator.simulation import SimulationConfig
 from simulator.sites import SITES, apply_adaptation
 
-__all__ = ["atlas_tasks", "iso_plan", "run_atlas", "usable_measures", "build_library", "standardised", "plot_atlas",
+__all__ = ["atlas_inputs", "atlas_tasks", "iso_plan", "run_atlas", "usable_measures", "build_library", "standardised", "plot_atlas",
            "write_identifiability", "CONTROL"]
 
 #: Site label of the untrained sessions.
@@ -190,6 +190,27 @@ def plot_atlas(library: xr.Dataset, magnitude: float | None = None):  # noqa: AN
     return fig
 
 
+def atlas_inputs(config: str | os.PathLike | None, *, subjects: int, seed: int | None = None
+                 ) -> tuple[SimulationConfig, C.CohortConfig, T.BatteryConfig]:
+    """The base subject, cohort and battery that ``mnpool atlas --config FILE`` simulates.
+
+    Parameters
+    ----------
+    config
+        TOML file: the subject, plus ``[cohort]`` and ``[battery]`` tables (defaults if None).
+    subjects
+        Cohort size (``--subjects``).
+    seed
+        Override of the subject's seed (``--seed``).
+    """
+    from simulator.config import load_toml
+    from simulator.simulation import load_config
+    data = load_toml(config) if config else {}
+    base = load_config(str(config) if config else None, seed=seed, ignore=("cohort", "battery"))
+    cohort = C.CohortConfig.from_dict(data.get("cohort", {})).replace(n_subjects=subjects)
+    return base, cohort, T.BatteryConfig.from_dict(data.get("battery", {}))
+
+
 def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence[str] | None = None,
               magnitudes: Sequence[float] = (0.3,), cohort: C.CohortConfig | None = None,
               battery: T.BatteryConfig | None = None, scheduler: Any = None, workers: int | None = None,
@@ -223,11 +244,14 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     -------
     xarray.Dataset
         The library; attrs record the base config, battery and cohort, ``mnpool_version``,
-        ``model_fingerprint`` (:func:`simulator.simulation.model_fingerprint`) and
-        ``build_command``.
+        ``model_fingerprint`` (:func:`simulator.simulation.model_fingerprint`), ``model_equations``
+        (the hash of the equations alone: a library built with a body given as a config overlay
+        is checked against the defaults that later adopt it, :mod:`scenarios.rebuild_libraries`)
+        and ``build_command``.
     """
     from simulator import __version__
     from simulator.io import load_netcdf, save_netcdf
+    from simulator.network import model_equations_hash
     from simulator.simulation import model_fingerprint
     from simulator.plotting import save_figure
     sites = list(SITES) if sites is None else list(sites)
@@ -267,6 +291,7 @@ def run_atlas(base: SimulationConfig, out: str | os.PathLike, *, sites: Sequence
     lib.attrs.update({"base_config": base.to_dict(), "battery": battery.to_dict(),
                       "cohort": cohort.to_dict(), "mnpool_version": __version__,
                       "model_fingerprint": model_fingerprint(),
+                      "model_equations": model_equations_hash(),
                       "build_command": command or "scenarios.atlas.run_atlas (Python)",
                       "magnitude_kind": "relative change" if doses is None else "MVC change (iso-strength)"})
     if doses is not None:

@@ -276,13 +276,7 @@ def run_atlas_command(args: argparse.Namespace) -> int:
     ``atlas.png``, the confusion matrix, ``recall.txt`` and the dose coverage curve (>= 3
     subjects; :func:`scenarios.atlas.write_identifiability`) and ``report.html``."""
     from scenarios import atlas as A
-    from scenarios import cohort as C
-    from scenarios import training as T
-    from simulator.simulation import load_config
-    data = load_toml(args.config) if args.config else {}
-    base = load_config(args.config, seed=args.seed, ignore=("cohort", "battery"))
-    cohort = C.CohortConfig.from_dict(data.get("cohort", {})).replace(n_subjects=args.subjects)
-    battery = T.BatteryConfig.from_dict(data.get("battery", {}))
+    base, cohort, battery = A.atlas_inputs(args.config, subjects=args.subjects, seed=args.seed)
     from scenarios.reports import atlas_report
     with _resumable(args, "atlas") as out:
         lib = A.run_atlas(base, out, sites=args.sites, magnitudes=args.magnitudes,

@@ -37,7 +37,7 @@ from .models.axon import NERVE_EQUATIONS, NERVE_EVENTS, NERVE_ON_EVENT, NERVE_RE
 from .task import CONTROLLER_EQUATIONS
 
 __all__ = ["Structure", "build", "declared", "DRIVE_EQUATIONS", "MOTONEURON_GROUP_EQUATIONS",
-           "STIM_ARRAYS", "SEGMENT_ARRAYS", "NERVE_STATES", "segment_reset"]
+           "STIM_ARRAYS", "SEGMENT_ARRAYS", "NERVE_STATES", "segment_reset", "model_equations_hash"]
 
 #: Descending outputs and Ia activity, shared by the ``drive`` group (``exc_src = exc``) and the
 #: motoneurons (``exc_src = exc_l``).
@@ -140,6 +140,11 @@ class Structure:
         """Stable hash naming the standalone build of this structure."""
         text = json.dumps(dataclasses.asdict(self), sort_keys=True) + _model_source_hash()
         return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def model_equations_hash() -> str:
+    """16 hex digits of :func:`_model_source_hash`: the model's equations without its defaults."""
+    return _model_source_hash()[:16]
 
 
 def _model_source_hash() -> str:

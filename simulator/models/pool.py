@@ -51,8 +51,10 @@ class PoolConfig(Config):
     recruitment_range: float = param(30.0, lo=1.0, hi=200.0, unit="x",
                                      doc="ratio of last to first recruitment excitation")
     recruitment_excitation_max: float = param(
-        0.99, lo=0.05, hi=1.0,
-        doc="excitation (fraction of maximal drive) at which the last unit is recruited")
+        0.99, lo=0.05, hi=2.0,
+        doc=("excitation (fraction of maximal drive) at which the last unit is recruited without "
+             "its PIC; above 1 the largest units are recruited only with their PIC's help "
+             "(Heckman et al. 2008), as the candidate body of scenarios/library/next/ has it"))
     membrane_area_min_mm2: float = param(0.25, lo=0.01, hi=2.0, unit="mm2")
     membrane_area_range: float = param(4.0, lo=1.0, hi=20.0, unit="x")
     specific_leak_min_ms_cm2: float = param(0.20, lo=0.02, hi=2.0, unit="mS/cm2",
