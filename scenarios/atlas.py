@@ -41,8 +41,8 @@ from simulator.config import ConfigError
 from simulator.simulation import SimulationConfig
 from simulator.sites import SITES, apply_adaptation
 
-__all__ = ["atlas_inputs", "atlas_tasks", "iso_plan", "run_atlas", "usable_measures", "build_library", "standardised", "plot_atlas",
-           "write_identifiability", "CONTROL"]
+__all__ = ["atlas_inputs", "atlas_tasks", "iso_plan", "run_atlas", "usable_measures", "build_library",
+           "standardised", "plot_atlas", "write_identifiability", "CONTROL"]
 
 #: Site label of the untrained sessions.
 CONTROL = "control"

@@ -250,7 +250,8 @@ def scratch_root() -> str | None:
     at least :data:`SCRATCH_MIN_FREE` free; else None (the system's temporary folder). A battery
     session passes ~150 MB through these files: on this project's 2-core VM, writing them to
     disk cost ~2.5 s of kernel time per 7.8-s session, in RAM ~0.3 s (benchmarks/README.md,
-    tenth session). The files live only for the run, so nothing is left in RAM afterwards.
+    tenth session). The files live only for the run; the folder of a run whose process was
+    killed is removed by the next run (:func:`_remove_dead_runs`), so RAM is not left filled.
 
     Raises
     ------
@@ -272,6 +273,29 @@ def scratch_root() -> str | None:
     except OSError:
         pass
     return None
+
+
+#: Prefix of a run's folder in the scratch folder, followed by the pid of the process running it.
+RUN_PREFIX = "mnpool-run-"
+
+
+def _remove_dead_runs(root: Path) -> None:
+    """Remove the run folders in ``root`` left by processes that no longer exist (killed during
+    a run, e.g. a Dask worker): in ``/dev/shm`` they would hold RAM until the next reboot."""
+    try:
+        entries = list(root.glob(f"{RUN_PREFIX}*-*"))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(RUN_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # gone: its folder is an orphan
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OSError):  # alive (another user's) or cannot tell: leave it
+            continue
 
 
 def _arguments(build_: StandaloneBuild, values: dict[str, Any], folder: Path) -> list[str]:
@@ -311,7 +335,9 @@ def run_build(build_: StandaloneBuild, values: dict[str, Any]) -> dict[str, np.n
         A value does not fit the network (:class:`BinaryFailed`: the binary failed or wrote no
         results).
     """
-    with tempfile.TemporaryDirectory(prefix="mnpool-run-", dir=scratch_root()) as tmp:
+    root = scratch_root()
+    _remove_dead_runs(Path(root or tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=root) as tmp:
         folder = Path(tmp)
         args = _arguments(build_, values, folder)
         try:

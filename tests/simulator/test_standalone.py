@@ -179,3 +179,17 @@ def test_scratch_folder_that_is_not_a_folder_is_refused_before_any_run(tmp_path,
     assert standalone.scratch_root() == str(tmp_path)
     monkeypatch.delenv("MNPOOL_SCRATCH")
     assert standalone.scratch_root() in ("/dev/shm", None)
+
+
+def test_run_folders_of_dead_processes_are_removed(tmp_path):
+    """A run killed mid-way leaves its folder; the next run removes it (not a live process's)."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    orphan = tmp_path / f"{standalone.RUN_PREFIX}{dead}-abc123"
+    alive = tmp_path / f"{standalone.RUN_PREFIX}{os.getpid()}-def456"
+    other = tmp_path / "unrelated"
+    for folder in (orphan, alive, other):
+        folder.mkdir()
+        (folder / "in_ta.dat").write_bytes(b"0" * 10)
+    standalone._remove_dead_runs(tmp_path)
+    assert not orphan.exists() and alive.exists() and other.exists()
