@@ -122,7 +122,8 @@ def _mnpool(args: Sequence[str], dry_run: bool) -> None:
 def _refresh_readme(name: str, source: Path, dry_run: bool) -> None:
     print(f"README.md: <!-- {name} --> <- {source}", flush=True)
     if not dry_run:
-        README.write_text(replace_block(README.read_text(), name, source.read_text()))
+        readme = REPO / "README.md"
+        readme.write_text(replace_block(readme.read_text(), name, source.read_text()))
 
 
 def _relative(out: Path) -> Path:
