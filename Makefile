@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/report.py .benchmarks/latest.json
 
 # After a change of the body: rebuild the shipped libraries and the README blocks made from them
-# (~3.5 h on 2 cores, resumable; scenarios/rebuild_libraries.py says what it runs).
+# (~4.5 h on 2 cores, resumable; scenarios/rebuild_libraries.py says what it runs).
 libraries: $(STAMP)
 	$(PY) -m scenarios.rebuild_libraries --out library-build
 

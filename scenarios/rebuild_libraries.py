@@ -16,7 +16,8 @@ model, ``test_shipped_library_was_built_by_this_model`` fails and ``mnpool infer
 
 Wall time on this project's 2-core machine (benchmarks/README.md, tenth session): ~2 h for the
 reference library (1720 sessions, ~4.2 s each on 2 workers), ~20 min for the held-out population
-(260), ~1 h 5 min for the companion (520 sessions with decomposition), ~5 min for the designs.
+(260), ~2 h for the companion (520 sessions with decomposition: ~28 s of wall per session beside
+another atlas this session, 13.9 s alone in the seventh), ~5 min for the designs.
 The ledger's simulated values are re-measured by the slow physiology tests, not here.
 
 **A body too expensive to rebuild in one sitting is staged.** ``--stage`` builds libraries for a
