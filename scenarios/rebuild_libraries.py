@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LIBRARIES", "Library", "replace_block", "rebuild", "stage", "land", "main"]
+__all__ = ["LIBRARIES", "Library", "read_block", "replace_block", "rebuild", "stage", "land", "main"]
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY_DIR = REPO / "scenarios" / "library"
@@ -95,6 +95,24 @@ LIBRARIES = (
 )
 
 
+def _block_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(<!-- {re.escape(name)} -->\n)(.*?)(<!-- /{re.escape(name)} -->)", re.S)
+
+
+def read_block(text: str, name: str) -> str:
+    """The lines between ``<!-- name -->`` and ``<!-- /name -->`` in ``text``.
+
+    Raises
+    ------
+    ValueError
+        ``text`` has no such block.
+    """
+    found = _block_pattern(name).search(text)
+    if not found:
+        raise ValueError(f"README has no <!-- {name} --> ... <!-- /{name} --> block")
+    return found.group(2)
+
+
 def replace_block(text: str, name: str, content: str) -> str:
     """``text`` with the lines between ``<!-- name -->`` and ``<!-- /name -->`` replaced by
     ``content``.
@@ -104,10 +122,8 @@ def replace_block(text: str, name: str, content: str) -> str:
     ValueError
         ``text`` has no such block.
     """
-    pattern = re.compile(rf"(<!-- {re.escape(name)} -->\n)(.*?)(<!-- /{re.escape(name)} -->)", re.S)
-    if not pattern.search(text):
-        raise ValueError(f"README has no <!-- {name} --> ... <!-- /{name} --> block")
-    return pattern.sub(lambda m: m.group(1) + content + m.group(3), text, count=1)
+    read_block(text, name)
+    return _block_pattern(name).sub(lambda m: m.group(1) + content + m.group(3), text, count=1)
 
 
 def _mnpool(args: Sequence[str], dry_run: bool) -> None:

@@ -14,15 +14,13 @@ from pathlib import Path
 import pytest
 
 from scenarios import training as T
+from scenarios.rebuild_libraries import read_block
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _block(name: str) -> str:
-    text = README.read_text()
-    found = re.search(rf"<!-- {re.escape(name)} -->\n(.*?)<!-- /{re.escape(name)} -->", text, re.S)
-    assert found, f"README has no {name} block"
-    return found.group(1)
+    return read_block(README.read_text(), name)
 
 
 @pytest.mark.slow
