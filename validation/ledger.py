@@ -15,7 +15,12 @@ two apart:
   and ``note`` when the window is not the published spread.
 
 :func:`problems` checks the ledger against the code (fitted values are the defaults, tests
-exist); :func:`render_markdown` makes the README tables.
+exist); :func:`render_markdown` makes the README tables. The tests that re-measure the ledger's
+values record them (pytest's ``record_property``); :func:`recorded` reads them back from a
+JUnit XML report, so a re-measurement is one command::
+
+    python -m pytest -m slow tests --junitxml=measured.xml
+    python -m validation.ledger --recorded measured.xml
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LEDGER_PATH", "load", "passes", "problems", "render_markdown", "default_value", "is_fast"]
+__all__ = ["LEDGER_PATH", "load", "passes", "problems", "render_markdown", "default_value", "is_fast",
+           "recorded"]
 
 #: The ledger shipped with the repository.
 LEDGER_PATH = Path(__file__).with_name("ledger.toml")
@@ -149,6 +155,34 @@ def update_readme(path: Path | str) -> None:
     path.write_text(f"{head}{start}\n{render_markdown(load())}{end}{tail}")
 
 
-if __name__ == "__main__":  # python -m validation.ledger README.md
+def recorded(junit_xml: Path | str) -> dict[str, dict[str, str]]:
+    """Values the tests recorded with ``record_property``, read from a pytest JUnit XML report.
+
+    Parameters
+    ----------
+    junit_xml
+        Report written by ``pytest --junitxml=PATH``.
+
+    Returns
+    -------
+    dict
+        ``{"path::function": {name: value}}`` for every test case that recorded something
+        (values as the report stores them, i.e. strings), in the report's order.
+    """
+    import xml.etree.ElementTree as ET
+    out: dict[str, dict[str, str]] = {}
+    for case in ET.parse(junit_xml).getroot().iter("testcase"):
+        props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        if props:
+            path = case.get("classname", "").replace(".", "/")
+            out[f"{path}.py::{case.get('name', '')}"] = props
+    return out
+
+
+if __name__ == "__main__":  # python -m validation.ledger README.md | --recorded report.xml
     import sys
-    update_readme(sys.argv[1])
+    if sys.argv[1] == "--recorded":
+        for test, props in recorded(sys.argv[2]).items():
+            print(test + ": " + ", ".join(f"{k} = {v}" for k, v in props.items()))
+    else:
+        update_readme(sys.argv[1])

@@ -217,10 +217,11 @@ def session():
 
 
 @pytest.mark.slow
-def test_h_m_recruitment_curve(session):
+def test_h_m_recruitment_curve(session, record_property):
     """Hmax/Mmax ~0.3-0.5 and H latency ~28-31 ms (soleus, PHYSIOLOGY.md); H falls as M rises."""
     ds = E.run(SUBJECT, E.HReflexProtocol(intensities_ma=(6, 7, 8, 9, 10, 11, 12, 14, 20, 40), repeats=2),
                session=session)
+    record_property("hmax_mmax", round(float(ds.hmax_mmax), 3))
     assert 0.25 <= float(ds.hmax_mmax) <= 0.55
     assert 27.0 <= float(ds.h_latency) <= 31.5
     k = int(np.argmax(ds.h_reflex.values))
@@ -229,28 +230,31 @@ def test_h_m_recruitment_curve(session):
 
 
 @pytest.mark.slow
-def test_v_wave_at_mvc_and_rest(session):
+def test_v_wave_at_mvc_and_rest(session, record_property):
     """V/Mmax ~0.31 at MVC in untrained soleus (Aagaard 2002), ~0 at rest (collision)."""
     ds = E.run(SUBJECT, E.VWaveProtocol(repeats=3), session=session)
+    record_property("v_msup", round(float(ds.v_msup), 3))
+    record_property("voluntary_activation_pct", round(float(ds.voluntary_activation), 1))
     assert 0.15 <= float(ds.v_msup) <= 0.45
     assert float(ds.v_rest_mmax) < 0.05
     assert float(ds.superimposed_twitch) < float(ds.resting_twitch)
 
 
 @pytest.mark.slow
-def test_voluntary_activation_with_potentiation():
+def test_voluntary_activation_with_potentiation(record_property):
     """Twitch interpolation at MVC as labs measure it: 90-98 % (Gandevia 2001 Physiol Rev
     81:1725), with muscle.potentiation_max = 0.85, the value fitted to it (off by default,
     validation/ledger.toml); the resting twitch after the contraction is potentiated."""
     from simulator.models.muscle import MuscleConfig
     subject = SUBJECT.replace(muscle=MuscleConfig(potentiation_max=0.85))
     ds = E.run(subject, E.VWaveProtocol(repeats=3))
+    record_property("voluntary_activation_pct", round(float(ds.voluntary_activation), 1))
     assert 90.0 <= float(ds.voluntary_activation) <= 98.0
     assert float(ds.resting_twitch) > float(ds.resting_twitch_unpotentiated)
 
 
 @pytest.mark.slow
-def test_superimposed_twitch_falls_linearly_with_force(session):
+def test_superimposed_twitch_falls_linearly_with_force(session, record_property):
     """Prediction: the superimposed twitch falls near-linearly with voluntary force from ~25 to
     100 %MVC (Merton 1954; Herbert & Gandevia 1999 J Neurophysiol 82:2271): linear fit r^2 >= 0.9
     and a negative slope."""
@@ -258,6 +262,8 @@ def test_superimposed_twitch_falls_linearly_with_force(session):
     sit = np.array([float(E.run(SUBJECT, E.VWaveProtocol(repeats=2, level_pct=lv), session=session)
                           .superimposed_twitch) for lv in levels])
     slope, _, r, _, _ = stats.linregress(levels, sit)
+    record_property("r_squared", round(float(r * r), 3))
+    record_property("superimposed_twitch_n", " ".join(f"{x:.1f}" for x in sit))
     assert slope < 0 and r * r >= 0.9, f"superimposed twitch {sit} N, r^2 = {r * r:.2f}"
 
 
@@ -277,17 +283,20 @@ def test_mep_latency_follows_conduction(session):
 
 
 @pytest.mark.slow
-def test_sici_and_icf(session):
+def test_sici_and_icf(session, record_property):
     """Conditioned MEP ~40-60 % of test at 2-3 ms ISI; facilitation at 10-15 ms (Kujirai 1993)."""
     ds = E.run(SUBJECT, E.SICIProtocol(isis_ms=(2.0, 3.0, 10.0, 12.0, 15.0), repeats=3), session=session)
+    record_property("sici", round(float(ds.sici), 3))
+    record_property("icf", round(float(ds.icf), 3))
     assert 0.35 <= float(ds.sici) <= 0.7
     assert float(ds.icf) > 1.05
 
 
 @pytest.mark.slow
-def test_silent_period_duration(session):
+def test_silent_period_duration(session, record_property):
     """Cortical silent period ~100-250 ms (Orth & Rothwell 2004)."""
     ds = E.run(SUBJECT, E.SilentPeriodProtocol(repeats=2), session=session)
+    record_property("silent_period_ms", round(float(ds.silent_period), 1))
     assert 100.0 <= float(ds.silent_period) <= 250.0
 
 

@@ -195,7 +195,7 @@ GOODLICH_DOSE = 0.075
 
 
 @pytest.mark.slow
-def test_serotonin_antagonist_matches_goodlich_2023():
+def test_serotonin_antagonist_matches_goodlich_2023(record_property):
     """A 5-HT2 antagonist (cyproheptadine) dosed to lower delta-F by ~0.75–1.0 pps (the fit) lowers
     discharge rate by ~1 pps, raises derecruitment threshold by ~1.2 %MVC and changes MVC by less
     than 3 % (Goodlich et al. 2023 J Physiol): those three are predictions; rate and derecruitment
@@ -219,6 +219,10 @@ def test_serotonin_antagonist_matches_goodlich_2023():
 
     mvc0, df0, rate0, der0 = measure(1.0)
     mvc1, df1, rate1, der1 = measure(1.0 - GOODLICH_DOSE)
+    for name, value in [("delta_f_change_pps", df1 - df0), ("rate_change_pps", rate1 - rate0),
+                        ("derecruitment_change_pct_mvc", der1 - der0),
+                        ("mvc_change_pct", 100 * (mvc1 / mvc0 - 1))]:
+        record_property(name, round(float(value), 2))
     assert -1.0 <= df1 - df0 <= -0.75, "the fitted dose no longer gives Goodlich's delta-F change"
     assert -2.0 <= rate1 - rate0 <= -0.2
     assert 0.2 <= der1 - der0 <= 2.5

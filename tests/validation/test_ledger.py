@@ -42,3 +42,17 @@ def test_problems_are_found(tmp_path):
     assert any("liver" in p for p in found)
     assert any("not found" in p for p in found)
     assert not L.passes(L.load(bad)["predicted"][0])
+
+
+def test_recorded_values_are_read_from_a_junit_report(tmp_path):
+    """The values a test records (``record_property``) come back keyed by ``path::function``."""
+    import subprocess
+    import sys
+    test = tmp_path / "test_rec.py"
+    test.write_text("def test_a(record_property):\n    record_property('v_msup', 0.4)\n\n"
+                    "def test_b():\n    pass\n")
+    xml = tmp_path / "r.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                    f"--rootdir={tmp_path}", str(test), f"--junitxml={xml}"], check=True,
+                   capture_output=True, cwd=tmp_path)
+    assert L.recorded(xml) == {"test_rec.py::test_a": {"v_msup": "0.4"}}
