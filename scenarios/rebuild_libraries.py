@@ -30,7 +30,10 @@ spread over several sittings, each committing what it finished. ``--land``, once
 in the code are those of ``body.toml``, checks every staged library (same equations hash; its
 recorded subject, cohort and battery equal what its TOML now gives: the same body was
 simulated), stamps it with the model's fingerprint and its documented build command, moves it and
-any replacement TOML into place, then runs steps 3 and 4.
+any replacement TOML into place, then runs steps 3 and 4. The code change that makes the overlay
+the defaults (parameters, the tests and ledger entries it moves, the README) can be prepared in
+the meantime and kept as ``scenarios/library/next/landing.patch`` (``git format-patch``); it is
+applied with ``git am`` before ``--land``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ REPO = Path(__file__).resolve().parents[1]
 LIBRARY_DIR = REPO / "scenarios" / "library"
 NEXT_DIR = LIBRARY_DIR / "next"
 BODY = NEXT_DIR / "body.toml"
+LANDING_PATCH = NEXT_DIR / "landing.patch"
 README = REPO / "README.md"
 
 
@@ -269,7 +273,10 @@ def land(out: Path, *, dry_run: bool = False) -> None:
     from simulator.simulation import model_fingerprint
     wrong = _body_mismatches()
     if wrong:
-        raise SystemExit("--land: the code's defaults are not the staged body's yet: " + "; ".join(wrong))
+        hint = (f" (the prepared change: git am {LANDING_PATCH.relative_to(REPO)})"
+                if LANDING_PATCH.is_file() else "")
+        raise SystemExit("--land: the code's defaults are not the staged body's yet: "
+                         + "; ".join(wrong) + hint)
     out = _relative(out)
     with contextlib.chdir(REPO):
         for lib in LIBRARIES:  # every check before anything moves

@@ -56,6 +56,7 @@ def staging(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "REPO", repo)
     monkeypatch.setattr(R, "NEXT_DIR", repo / "scenarios" / "library" / "next")
     monkeypatch.setattr(R, "BODY", R.NEXT_DIR / "body.toml")
+    monkeypatch.setattr(R, "LANDING_PATCH", R.NEXT_DIR / "landing.patch")
     monkeypatch.setattr(R, "LIBRARIES", (lib,))
     monkeypatch.setattr(R, "_figures", lambda out, dry_run: None)
     return repo, lib
@@ -78,9 +79,14 @@ def _staged_library(lib, config, **attrs):
 
 
 def test_body_mismatches_name_what_the_defaults_lack(staging):
-    R.BODY.write_text("[pool]\nrecruitment_range = 37.5\nn_units = 200\n")
-    assert R._body_mismatches() == ["pool.recruitment_range = 37.5 (default 30.0)"]
-    with pytest.raises(SystemExit, match="not the staged body's yet: pool.recruitment_range"):
+    from simulator.models.pool import PoolConfig
+    R.BODY.write_text(f"[pool]\nrecruitment_range = 41.5\nn_units = {PoolConfig().n_units}\n")
+    assert R._body_mismatches() == [f"pool.recruitment_range = 41.5 (default {PoolConfig().recruitment_range!r})"]
+    with pytest.raises(SystemExit, match="not the staged body's yet: pool.recruitment_range") as err:
+        R.land(staging[0] / "build")
+    assert "git am" not in str(err.value)
+    R.LANDING_PATCH.write_text("From 0 Mon Sep 17 00:00:00 2001\n")  # a prepared change is named
+    with pytest.raises(SystemExit, match="git am scenarios/library/next/landing.patch"):
         R.land(staging[0] / "build")
 
 
